@@ -1,0 +1,11 @@
+/* subcommands.h: one entry function per `incident` subcommand, each in its own file. */
+#ifndef TBSC_SUBCOMMANDS_H
+#define TBSC_SUBCOMMANDS_H
+
+int keygen_main(int argc, char **argv);
+int report_main(int argc, char **argv);
+int status_main(int argc, char **argv);
+int registry_main(int argc, char **argv);
+int audit_main(int argc, char **argv);
+
+#endif
