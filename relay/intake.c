@@ -1,0 +1,549 @@
+/* intake.c: the relay's HTTP API (libmicrohttpd): POST /v1/reports, GET /v1/reports/{id}, /healthz, /log/. */
+#include "relay.h"
+
+#include "logsync.h"
+#include "report.h"
+#include "util.h"
+#include "wire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sodium.h>
+#include <unistd.h>
+
+struct intake {
+	struct relay *relay;
+	struct MHD_Daemon *daemon;
+	pthread_key_t reader_key;
+	unsigned port;
+	int inflight; /* suspended or committed but not yet answered */
+};
+
+enum request_state { REQ_READING, REQ_PENDING, REQ_DONE, REQ_ANSWERED };
+
+struct request {
+	struct intake *in;
+	struct MHD_Connection *conn;
+	enum request_state state;
+	uint8_t *body;
+	size_t len, cap;
+	bool too_large;
+	struct envelope env;
+	struct report report;
+	struct accept_req areq;
+};
+
+/* ---- responses ---------------------------------------------------------------------------- */
+
+static void json_escape(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+static enum MHD_Result send_buffer(struct MHD_Connection *conn, unsigned status, const char *ctype,
+				   void *data, size_t len, unsigned retry_after)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (retry_after > 0) {
+		char v[16];
+		snprintf(v, sizeof v, "%u", retry_after);
+		MHD_add_response_header(r, "Retry-After", v);
+	}
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Every refusal: {"error": code, "reason": text, "relay_time": seconds}. */
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *code,
+				  const char *reason, unsigned retry_after)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		fatal("open_memstream");
+	fprintf(f, "{\"error\":\"%s\",\"reason\":\"", code);
+	json_escape(f, reason);
+	fprintf(f, "\",\"relay_time\":%lld}\n", (long long)now_s());
+	fclose(f);
+	log_info("%u %s: %s", status, code, reason);
+	return send_buffer(conn, status, "application/json; charset=utf-8", buf, len, retry_after);
+}
+
+static enum MHD_Result send_receipt(struct request *rq, unsigned status)
+{
+	struct receipt rc;
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.hash, rq->areq.hash, WIRE_HASH_BYTES);
+	memcpy(rc.agency, rq->areq.agency, sizeof rc.agency);
+	snprintf(rc.incident_id, sizeof rc.incident_id, "%s", rq->areq.incident_stored);
+	rc.received_ms = rq->areq.received_ms;
+	rc.log_index = rq->areq.log_index;
+	receipt_sign(&rc, rq->in->relay->key);
+	uint8_t *out;
+	size_t len;
+	receipt_encode(&rc, &out, &len);
+	return send_buffer(rq->conn, status, "application/msgpack", out, len, 0);
+}
+
+/* ---- POST /v1/reports --------------------------------------------------------------------- */
+
+static void on_committed(struct accept_req *req)
+{
+	struct request *rq = req->ctx;
+	rq->state = REQ_DONE;
+	MHD_resume_connection(rq->conn);
+}
+
+static struct store_reader *thread_reader(struct intake *in)
+{
+	struct store_reader *rd = pthread_getspecific(in->reader_key);
+	if (rd == NULL) {
+		char err[ERRBUF_MAX];
+		rd = store_reader_open(in->relay->cfg->store, err, sizeof err);
+		if (rd == NULL)
+			log_error("%s", err);
+		else
+			pthread_setspecific(in->reader_key, rd);
+	}
+	return rd;
+}
+
+static unsigned verdict_status(enum registry_verdict v, const char **code)
+{
+	switch (v) {
+	case REGISTRY_UNKNOWN_AGENCY: *code = "unknown_agency"; return MHD_HTTP_UNAUTHORIZED;
+	case REGISTRY_UNKNOWN_KEY: *code = "unknown_key"; return MHD_HTTP_UNAUTHORIZED;
+	case REGISTRY_AGENCY_REVOKED: *code = "agency_revoked"; return MHD_HTTP_FORBIDDEN;
+	case REGISTRY_KEY_REVOKED: *code = "key_revoked"; return MHD_HTTP_FORBIDDEN;
+	case REGISTRY_KEY_NOT_YET_VALID: *code = "key_not_yet_valid"; return MHD_HTTP_FORBIDDEN;
+	case REGISTRY_KEY_EXPIRED: *code = "key_expired"; return MHD_HTTP_FORBIDDEN;
+	case REGISTRY_OK: break;
+	}
+	*code = "ok";
+	return MHD_HTTP_OK;
+}
+
+/* Finds the agency's public key valid now; copies it out so the registry lock is short. */
+static enum registry_verdict lookup_key(struct relay *relay, const char *agency, const uint8_t kid[KEY_ID_BYTES],
+					uint8_t pk[KEY_PK_BYTES])
+{
+	const struct registry_key *key = NULL;
+	pthread_rwlock_rdlock(&relay->registry_lock);
+	enum registry_verdict v = registry_lookup(relay->registry, agency, kid, now_s(), &key, NULL);
+	if (v == REGISTRY_OK)
+		memcpy(pk, key->pk, KEY_PK_BYTES);
+	pthread_rwlock_unlock(&relay->registry_lock);
+	return v;
+}
+
+static enum MHD_Result process_report(struct request *rq)
+{
+	struct relay *relay = rq->in->relay;
+	struct MHD_Connection *conn = rq->conn;
+	char err[ERRBUF_MAX], msg[ERRBUF_MAX + 64];
+	const char *code;
+	uint8_t pk[KEY_PK_BYTES];
+
+	if (rq->too_large) {
+		snprintf(msg, sizeof msg, "nội dung lớn quá %ld byte / body larger than %ld bytes",
+			 relay->cfg->max_body, relay->cfg->max_body);
+		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
+	}
+	if (envelope_decode(rq->body, rq->len, &rq->env, err, sizeof err) != 0)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_envelope", err, 0);
+	enum registry_verdict v = lookup_key(relay, rq->env.agency, rq->env.kid, pk);
+	if (v != REGISTRY_OK) {
+		unsigned status = verdict_status(v, &code);
+		return send_error(conn, status, code, registry_verdict_text(v), 0);
+	}
+	if (envelope_verify(&rq->env, pk) != 0)
+		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
+				  "chữ ký phong bì không hợp lệ / envelope signature does not verify", 0);
+	int64_t now = now_s(), skew = (int64_t)rq->env.ts - now;
+	if (rq->env.ts > (uint64_t)INT64_MAX || skew > relay->cfg->timestamp_window ||
+	    -skew > relay->cfg->timestamp_window) {
+		snprintf(msg, sizeof msg,
+			 "thời gian phong bì lệch %lld giây so với relay (cho phép %ld) / envelope time is %lld s %s the relay's clock (window %ld s)",
+			 (long long)(skew < 0 ? -skew : skew), relay->cfg->timestamp_window,
+			 (long long)(skew < 0 ? -skew : skew), skew < 0 ? "behind" : "ahead of",
+			 relay->cfg->timestamp_window);
+		return send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future", msg, 0);
+	}
+	unsigned retry = 0;
+	if (!ratelimit_take(relay->ratelimit, rq->env.agency, now_ms(), &retry))
+		return send_error(conn, MHD_HTTP_TOO_MANY_REQUESTS, "rate_limited",
+				  "vượt quá tần suất cho phép của đơn vị / agency over its request rate", retry);
+
+	struct accept_req *a = &rq->areq;
+	envelope_hash(&rq->env, a->hash);
+	report_id_from_hash(a->hash, a->report_id);
+	memcpy(a->agency, rq->env.agency, sizeof a->agency);
+	memcpy(a->nonce, rq->env.nonce, WIRE_NONCE_BYTES);
+	struct store_reader *rd = thread_reader(rq->in);
+	uint8_t seen_hash[WIRE_HASH_BYTES];
+	int seen = rd ? store_reader_nonce(rd, a->agency, a->nonce, seen_hash, &a->received_ms, &a->log_index,
+					   a->incident_stored)
+		      : -1;
+	if (seen == 1) {
+		if (memcmp(seen_hash, a->hash, WIRE_HASH_BYTES) == 0)
+			return send_receipt(rq, MHD_HTTP_OK);
+		return send_error(conn, MHD_HTTP_CONFLICT, "replay",
+				  "nonce đã dùng cho một phong bì khác / nonce already used for another envelope", 0);
+	}
+
+	uint8_t *plain = NULL;
+	size_t plain_len = 0;
+	if (envelope_open(&rq->env, relay->key, &plain, &plain_len, err, sizeof err) != 0)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "cannot_open", err, 0);
+	struct signed_report sr;
+	enum MHD_Result ret;
+	if (signed_report_decode(plain, plain_len, &sr, err, sizeof err) != 0) {
+		ret = send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_signed_report", err, 0);
+		goto done;
+	}
+	if (strcmp(sr.agency, rq->env.agency) != 0 || memcmp(sr.kid, rq->env.kid, KEY_ID_BYTES) != 0) {
+		ret = send_error(conn, MHD_HTTP_FORBIDDEN, "signer_mismatch",
+				 "báo cáo được ký bởi đơn vị/khóa khác phong bì / report signed by another agency or key than the envelope",
+				 0);
+		goto done;
+	}
+	if (signed_report_verify(&sr, pk) != 0) {
+		ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_report_signature",
+				 "chữ ký báo cáo không hợp lệ / report signature does not verify", 0);
+		goto done;
+	}
+	if (report_decode(sr.report, sr.report_len, &rq->report, err, sizeof err) != 0) {
+		snprintf(msg, sizeof msg, "báo cáo không hợp lệ / invalid report: %s", err);
+		ret = send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_report", msg, 0);
+		goto done;
+	}
+	snprintf(a->incident_id, sizeof a->incident_id, "%s", rq->report.incident_id);
+	a->kind = report_kind_names[rq->report.kind];
+	a->category = rq->report.category;
+	a->severity = rq->report.severity;
+	a->drill = rq->report.drill;
+	a->envelope = rq->body;
+	a->envelope_len = rq->len;
+	a->done = on_committed;
+	a->ctx = rq;
+	rq->state = REQ_PENDING;
+	__atomic_add_fetch(&rq->in->inflight, 1, __ATOMIC_SEQ_CST);
+	/* Suspend before queueing, so the commit thread can never resume a running connection. */
+	MHD_suspend_connection(conn);
+	committer_submit(relay->committer, a);
+	ret = MHD_YES;
+done:
+	sodium_memzero(plain, plain_len);
+	free(plain);
+	return ret;
+}
+
+static enum MHD_Result answer_committed(struct request *rq)
+{
+	rq->state = REQ_ANSWERED;
+	__atomic_sub_fetch(&rq->in->inflight, 1, __ATOMIC_SEQ_CST);
+	switch (rq->areq.outcome) {
+	case STORE_ACCEPTED:
+		log_info("accepted %s from %s (log %llu)", rq->areq.report_id, rq->areq.agency,
+			 (unsigned long long)rq->areq.log_index);
+		if (rq->in->relay->logsync != NULL)
+			logsync_kick(rq->in->relay->logsync);
+		return send_receipt(rq, MHD_HTTP_ACCEPTED);
+	case STORE_DUPLICATE:
+		return send_receipt(rq, MHD_HTTP_OK);
+	case STORE_REPLAY:
+		return send_error(rq->conn, MHD_HTTP_CONFLICT, "replay",
+				  "nonce đã dùng cho một phong bì khác / nonce already used for another envelope", 0);
+	case STORE_FAILED:
+	default:
+		return send_error(rq->conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store_failed",
+				  "relay không lưu được, hãy gửi lại / the relay could not store it, retry", 5);
+	}
+}
+
+/* ---- GET /v1/reports/{id} ----------------------------------------------------------------- */
+
+static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn, const char *url)
+{
+	struct relay *relay = in->relay;
+	const char *id = url + strlen("/v1/reports/");
+	char err[ERRBUF_MAX];
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	struct request_auth ra;
+	uint8_t pk[KEY_PK_BYTES];
+	const char *code = NULL;
+	if (auth == NULL)
+		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "no_auth",
+				  "cần tiêu đề Authorization / Authorization header required", 0);
+	if (request_auth_parse(auth, &ra, err, sizeof err) != 0)
+		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_auth", err, 0);
+	enum registry_verdict v = lookup_key(relay, ra.agency, ra.kid, pk);
+	if (v != REGISTRY_OK) {
+		unsigned status = verdict_status(v, &code);
+		return send_error(conn, status, code, registry_verdict_text(v), 0);
+	}
+	if (request_auth_verify(&ra, "GET", url, pk) != 0)
+		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
+				  "chữ ký yêu cầu không hợp lệ / request signature does not verify", 0);
+	int64_t skew = (int64_t)ra.ts - now_s();
+	if (ra.ts > (uint64_t)INT64_MAX || skew > relay->cfg->timestamp_window ||
+	    -skew > relay->cfg->timestamp_window)
+		return send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future",
+				  "thời gian yêu cầu lệch quá mức / request time outside the window", 0);
+	struct stored_report sr;
+	int found = strlen(id) == REPORT_ID_CHARS ? store_report_get(relay->store, id, false, &sr, err, sizeof err) : 0;
+	if (found < 0)
+		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store_failed", err, 1);
+	/* Another agency's report is answered exactly like a missing one. */
+	if (found == 0 || strcmp(sr.agency, ra.agency) != 0)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
+				  "không có báo cáo này của đơn vị / no such report from this agency", 0);
+	char hash[2 * WIRE_HASH_BYTES + 1];
+	hex_encode(hash, sr.hash, WIRE_HASH_BYTES);
+	char *body = xasprintf("{\"report_id\":\"%s\",\"agency\":\"%s\",\"incident_id\":\"%s\",\"kind\":\"%s\","
+			       "\"category\":\"%s\",\"severity\":\"%s\",\"drill\":%s,\"received_ms\":%llu,"
+			       "\"log_index\":%llu,\"hash\":\"%s\",\"state\":\"accepted\",\"deliveries\":[]}\n",
+			       sr.report_id, sr.agency, sr.incident_id, sr.kind, sr.category, sr.severity,
+			       sr.drill ? "true" : "false", (unsigned long long)sr.received_ms,
+			       (unsigned long long)sr.log_index, hash);
+	stored_report_clear(&sr);
+	return send_buffer(conn, MHD_HTTP_OK, "application/json; charset=utf-8", body, strlen(body), 0);
+}
+
+/* ---- /log/ -------------------------------------------------------------------------------- */
+
+static bool log_path_ok(const char *p)
+{
+	if (*p == '\0' || *p == '/' || strstr(p, "..") != NULL || strlen(p) > 200)
+		return false;
+	for (; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '/' || *p == '.' || *p == 'x' ||
+		      *p == '-' || *p == '_'))
+			return false;
+	return true;
+}
+
+static enum MHD_Result get_log_file(struct intake *in, struct MHD_Connection *conn, const char *url)
+{
+	const char *rel = url + strlen("/log/");
+	if (!log_path_ok(rel))
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
+	char *path = xasprintf("%s/%s", in->relay->cfg->log_dir, rel);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
+	}
+	struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	bool immutable = strncmp(rel, "tile/", 5) == 0 && strstr(rel, ".p/") == NULL;
+	MHD_add_response_header(r, "Content-Type",
+				strcmp(rel, "checkpoint") == 0 || strncmp(rel, "checkpoints/", 12) == 0
+				    ? "text/plain; charset=utf-8"
+				    : "application/octet-stream");
+	MHD_add_response_header(r, "Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-store");
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_data_size,
+			      void **con_cls)
+{
+	struct intake *in = cls;
+	(void)version;
+	bool post_report = strcmp(url, "/v1/reports") == 0;
+	if (*con_cls == NULL) {
+		struct request *rq = xcalloc(1, sizeof *rq);
+		rq->in = in;
+		rq->conn = conn;
+		*con_cls = rq;
+		if (post_report && strcmp(method, "POST") == 0) {
+			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+			if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)in->relay->cfg->max_body)
+				rq->too_large = true;
+		}
+		return MHD_YES;
+	}
+	struct request *rq = *con_cls;
+	if (post_report && strcmp(method, "POST") == 0) {
+		if (*upload_data_size > 0) {
+			if (!rq->too_large && rq->len + *upload_data_size > (size_t)in->relay->cfg->max_body)
+				rq->too_large = true;
+			if (rq->too_large) {
+				/* Refuse at once rather than read gigabytes. */
+				rq->state = REQ_ANSWERED;
+				*upload_data_size = 0;
+				char msg[128];
+				snprintf(msg, sizeof msg, "nội dung lớn quá %ld byte / body larger than %ld bytes",
+					 in->relay->cfg->max_body, in->relay->cfg->max_body);
+				return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
+			}
+			if (rq->len + *upload_data_size > rq->cap) {
+				rq->cap = rq->len + *upload_data_size + 4096;
+				rq->body = xrealloc(rq->body, rq->cap);
+			}
+			memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+			rq->len += *upload_data_size;
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		switch (rq->state) {
+		case REQ_READING:
+			return process_report(rq);
+		case REQ_DONE:
+			return answer_committed(rq);
+		case REQ_PENDING:
+		case REQ_ANSWERED:
+			return MHD_YES;
+		}
+	}
+	if (*upload_data_size > 0) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+		if (strcmp(url, "/healthz") == 0) {
+			char *ok = xstrdup("{\"status\":\"ok\"}\n");
+			return send_buffer(conn, MHD_HTTP_OK, "application/json", ok, strlen(ok), 0);
+		}
+		if (strncmp(url, "/v1/reports/", 12) == 0)
+			return get_report(in, conn, url);
+		if (strncmp(url, "/v1/log/", 8) == 0 && in->relay->logsync != NULL)
+			return logsync_http(in->relay->logsync, conn, url);
+		if (strncmp(url, "/log/", 5) == 0)
+			return get_log_file(in, conn, url);
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
+	}
+	if (post_report)
+		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "chỉ nhận POST / POST only", 0);
+	return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct request *rq = *con_cls;
+	if (rq == NULL)
+		return;
+	envelope_clear(&rq->env);
+	report_clear(&rq->report);
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+static void reader_destroy(void *p)
+{
+	store_reader_close(p);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char buf[512];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("http: %s", buf);
+}
+
+struct intake *intake_start(struct relay *relay, char *err, size_t errlen)
+{
+	char host[256];
+	unsigned port;
+	if (config_listen(relay->cfg, host, sizeof host, &port) != 0) {
+		seterr(err, errlen, "listen: %s", relay->cfg->listen);
+		return NULL;
+	}
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, &sa.sin_addr) != 1) {
+		seterr(err, errlen, "listen: địa chỉ IPv4 không hợp lệ / invalid IPv4 address \"%s\"", host);
+		return NULL;
+	}
+	struct intake *in = xcalloc(1, sizeof *in);
+	in->relay = relay;
+	pthread_key_create(&in->reader_key, reader_destroy);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	in->daemon = MHD_start_daemon(
+	    flags, (uint16_t)port, NULL, NULL, handle, in, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)relay->cfg->threads, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)relay->cfg->connection_timeout, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)relay->cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)relay->cfg->per_ip_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, in, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
+	    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+	if (in->daemon == NULL) {
+		seterr(err, errlen, "không mở được cổng %s / cannot listen on %s", relay->cfg->listen,
+		       relay->cfg->listen);
+		pthread_key_delete(in->reader_key);
+		free(in);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(in->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	in->port = info ? info->port : port;
+	return in;
+}
+
+unsigned intake_port(const struct intake *in)
+{
+	return in->port;
+}
+
+void intake_quiesce(struct intake *in)
+{
+	if (in == NULL)
+		return;
+	MHD_socket fd = MHD_quiesce_daemon(in->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+}
+
+void intake_stop(struct intake *in)
+{
+	if (in == NULL)
+		return;
+	for (int i = 0; i < 500 && __atomic_load_n(&in->inflight, __ATOMIC_SEQ_CST) > 0; i++)
+		usleep(10000);
+	usleep(20000);
+	MHD_stop_daemon(in->daemon);
+	pthread_key_delete(in->reader_key);
+	free(in);
+}
+
+void relay_registry_swap(struct relay *relay, struct registry *reg)
+{
+	pthread_rwlock_wrlock(&relay->registry_lock);
+	struct registry *old = relay->registry;
+	relay->registry = reg;
+	pthread_rwlock_unlock(&relay->registry_lock);
+	registry_free(old);
+}

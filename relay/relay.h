@@ -1,0 +1,38 @@
+/* relay.h: the running relay's shared state, and the intake HTTP server. */
+#ifndef TBSC_RELAY_H
+#define TBSC_RELAY_H
+
+#include "committer.h"
+#include "config.h"
+#include "keyfile.h"
+#include "ratelimit.h"
+#include "registry.h"
+#include "store.h"
+
+#include <pthread.h>
+
+struct relay {
+	const struct relay_config *cfg;
+	struct keypair *key;
+	pthread_rwlock_t registry_lock;
+	struct registry *registry; /* swapped under registry_lock on SIGHUP */
+	struct store *store;
+	struct committer *committer;
+	struct ratelimit *ratelimit;
+	struct logsync *logsync; /* NULL when the transparency log is off */
+};
+
+struct intake;
+/* Starts the HTTP server on cfg->listen; NULL with err when the port cannot be bound. */
+struct intake *intake_start(struct relay *relay, char *err, size_t errlen);
+/* The port actually bound (useful with listen port 0). */
+unsigned intake_port(const struct intake *in);
+/* Stops accepting new connections (NULL allowed). */
+void intake_quiesce(struct intake *in);
+/* Waits (up to 5 s) for answers in flight to go out, then stops the server and frees in. */
+void intake_stop(struct intake *in);
+
+/* Replaces the registry (SIGHUP); the old one is freed once no request uses it. */
+void relay_registry_swap(struct relay *relay, struct registry *reg);
+
+#endif

@@ -1,0 +1,96 @@
+/* store.h: the durable store behind a small interface (SQLite WAL by default). */
+#ifndef TBSC_STORE_H
+#define TBSC_STORE_H
+
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_outcome {
+	STORE_ACCEPTED,  /* newly stored */
+	STORE_DUPLICATE, /* the very same envelope was stored before: same receipt data */
+	STORE_REPLAY,    /* the nonce was used before by this agency with another envelope */
+	STORE_FAILED,    /* the commit failed; nothing was stored */
+};
+
+/* One report waiting for the group commit. Inputs first, then what the commit fills in. */
+struct accept_req {
+	uint8_t hash[WIRE_HASH_BYTES];
+	char report_id[REPORT_ID_CHARS + 1];
+	char agency[AGENCY_ID_MAX + 1];
+	uint8_t nonce[WIRE_NONCE_BYTES];
+	char incident_id[65];
+	const char *kind, *category, *severity;
+	bool drill;
+	const uint8_t *envelope;
+	size_t envelope_len;
+
+	enum store_outcome outcome;
+	uint64_t received_ms;
+	uint64_t log_index;
+	char incident_stored[65];
+
+	/* Called by the committer thread once the outcome is durable. */
+	void (*done)(struct accept_req *req);
+	void *ctx;
+	struct accept_req *next;
+};
+
+struct stored_report {
+	char report_id[REPORT_ID_CHARS + 1];
+	char agency[AGENCY_ID_MAX + 1];
+	char incident_id[65];
+	char kind[32];
+	char category[32];
+	char severity[16];
+	bool drill;
+	uint64_t received_ms;
+	uint64_t log_index;
+	uint8_t hash[WIRE_HASH_BYTES];
+	uint8_t *envelope; /* malloc'd; NULL unless asked for */
+	size_t envelope_len;
+};
+
+/* Opens (creating if needed) the store at path; WAL, synchronous=FULL. NULL with err. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *st);
+
+/*
+ * Commits a batch in one transaction (one fsync): each report with its acceptance log
+ * entry, duplicates and replays resolved against earlier rows. 0 when committed; -1 when
+ * the transaction failed (every req then has STORE_FAILED and nothing was stored).
+ * Only one thread may call this.
+ */
+int store_accept_batch(struct store *st, struct accept_req **reqs, size_t n, uint64_t now_ms,
+		       char *err, size_t errlen);
+
+/* Looks a report up by id; 1 found, 0 not found, -1 error. want_envelope fills out->envelope. */
+int store_report_get(struct store *st, const char *report_id, bool want_envelope,
+		     struct stored_report *out, char *err, size_t errlen);
+void stored_report_clear(struct stored_report *r);
+
+/* Number of log entries and a batch of entries from index `from` (malloc'd; free each and arrays). */
+int store_log_count(struct store *st, uint64_t *count, char *err, size_t errlen);
+int store_log_read(struct store *st, uint64_t from, size_t max, uint8_t ***entries, size_t **lens,
+		   size_t *count, char *err, size_t errlen);
+/* Number of stored reports (for tests and the demo). */
+int store_report_count(struct store *st, uint64_t *count);
+
+/* The canonical acceptance log entry (msgpack), malloc'd. */
+uint8_t *store_accept_entry(const struct accept_req *req, size_t *len);
+
+
+
+/* A read-only connection for one thread (WAL readers never wait for the writer). */
+struct store_reader;
+struct store_reader *store_reader_open(const char *path, char *err, size_t errlen);
+void store_reader_close(struct store_reader *rd);
+/* Looks up (agency, nonce): 1 found (fills hash, received_ms, log_index, incident), 0 not, -1 error. */
+int store_reader_nonce(struct store_reader *rd, const char *agency, const uint8_t nonce[WIRE_NONCE_BYTES],
+		       uint8_t hash[WIRE_HASH_BYTES], uint64_t *received_ms, uint64_t *log_index,
+		       char incident[65]);
+#endif
