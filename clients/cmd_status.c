@@ -1,0 +1,107 @@
+/* cmd_status.c: `incident status ID`: where a report stands, asked with the agency's signature. */
+#include "client.h"
+#include "httpc.h"
+#include "subcommands.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char USAGE[] =
+    "Cách dùng / usage: incident status [TÙY CHỌN] MÃ-BÁO-CÁO\n"
+    "\n"
+    "Hỏi relay tình trạng một báo cáo của đơn vị mình (yêu cầu được ký bằng khóa đơn vị).\n"
+    "Asks the relay where one of this agency's reports stands (the request is signed).\n"
+    "\n" CLIENT_OPTIONS_HELP "  --json             in nguyên JSON / print the raw JSON\n"
+    "  --help             trợ giúp này / this help\n"
+    "\nMã thoát / exit: 0 có / found, 1 không có / not found or refused, 2 lỗi / error.\n";
+
+int status_main(int argc, char **argv)
+{
+	static const struct option opts[] = {CLIENT_LONG_OPTIONS, {"json", no_argument, NULL, 'j'},
+					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct client cl;
+	bool raw = false;
+	int c, rc = 2;
+	char err[ERRBUF_MAX];
+	client_init(&cl);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int handled = client_option(&cl, c, optarg);
+		if (handled < 0)
+			goto out;
+		if (handled)
+			continue;
+		if (c == 'j')
+			raw = true;
+		else if (c == 'h') {
+			fputs(USAGE, stdout);
+			rc = 0;
+			goto out;
+		} else {
+			fputs(USAGE, stderr);
+			goto out;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs(USAGE, stderr);
+		goto out;
+	}
+	if (client_load(&cl, true, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		goto out;
+	}
+	const char *id = argv[optind];
+	if (strlen(id) != REPORT_ID_CHARS || strspn(id, "0123456789abcdef") != REPORT_ID_CHARS) {
+		fprintf(stderr, "mã báo cáo phải là 32 ký tự hex / a report id is 32 hex characters\n");
+		goto out;
+	}
+	char *path = xasprintf("/v1/reports/%s", id);
+	char *url = xasprintf("%s%s", cl.relay_url, path);
+	char *auth = request_auth_sign(cl.kp, cl.agency, "GET", path, (uint64_t)now_s());
+	struct http_reply r;
+	http_request(url, NULL, NULL, 0, auth, &r);
+	free(path);
+	free(url);
+	free(auth);
+	if (r.status == 0) {
+		fprintf(stderr, "không liên lạc được relay / relay unreachable: %s\n", r.error);
+	} else if (r.status != 200) {
+		char *why = json_member((const char *)r.body, "reason");
+		fprintf(stderr, "HTTP %ld: %s\n", r.status, why ? why : (const char *)r.body);
+		free(why);
+		rc = r.status == 404 || r.status == 401 || r.status == 403 ? 1 : 2;
+	} else if (raw) {
+		fputs((const char *)r.body, stdout);
+		rc = 0;
+	} else {
+		static const char *const fields[][2] = {
+		    {"report_id", "Mã báo cáo / report id"},   {"incident_id", "Mã sự cố / incident id"},
+		    {"kind", "Loại báo cáo / kind"},           {"category", "Loại sự cố / category"},
+		    {"severity", "Mức độ / severity"},         {"drill", "Diễn tập / drill"},
+		    {"state", "Tình trạng / state"},           {"log_index", "Vị trí nhật ký / log index"}};
+		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+			char *v = json_member((const char *)r.body, fields[i][0]);
+			printf("  %-32s %s\n", fields[i][1], v ? v : "-");
+			free(v);
+		}
+		char *ms = json_member((const char *)r.body, "received_ms");
+		if (ms != NULL) {
+			time_t t = (time_t)(strtoll(ms, NULL, 10) / 1000);
+			char when[64];
+			struct tm tm;
+			localtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
+			printf("  %-32s %s\n", "Thời điểm nhận / received", when);
+			free(ms);
+		}
+		const char *d = strstr((const char *)r.body, "\"deliveries\":");
+		printf("  %-32s %s\n", "Chuyển phát / deliveries", d ? d + 13 : "[]");
+		rc = 0;
+	}
+	http_reply_clear(&r);
+out:
+	client_free(&cl);
+	return rc;
+}
