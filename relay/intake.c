@@ -318,12 +318,27 @@ static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn
 				  "không có báo cáo này của đơn vị / no such report from this agency", 0);
 	char hash[2 * WIRE_HASH_BYTES + 1];
 	hex_encode(hash, sr.hash, WIRE_HASH_BYTES);
+	/* The signed receipt again (Ed25519 is deterministic: the same bytes as the first time). */
+	struct receipt rc;
+	memset(&rc, 0, sizeof rc);
+	memcpy(rc.hash, sr.hash, WIRE_HASH_BYTES);
+	memcpy(rc.agency, sr.agency, sizeof rc.agency);
+	memcpy(rc.incident_id, sr.incident_id, sizeof rc.incident_id);
+	rc.received_ms = sr.received_ms;
+	rc.log_index = sr.log_index;
+	receipt_sign(&rc, relay->key);
+	uint8_t *rbytes;
+	size_t rlen;
+	receipt_encode(&rc, &rbytes, &rlen);
+	char *receipt64 = b64_encode(rbytes, rlen);
+	free(rbytes);
 	char *body = xasprintf("{\"report_id\":\"%s\",\"agency\":\"%s\",\"incident_id\":\"%s\",\"kind\":\"%s\","
 			       "\"category\":\"%s\",\"severity\":\"%s\",\"drill\":%s,\"received_ms\":%llu,"
-			       "\"log_index\":%llu,\"hash\":\"%s\",\"state\":\"accepted\",\"deliveries\":[]}\n",
+			       "\"log_index\":%llu,\"hash\":\"%s\",\"receipt\":\"%s\",\"state\":\"accepted\",\"deliveries\":[]}\n",
 			       sr.report_id, sr.agency, sr.incident_id, sr.kind, sr.category, sr.severity,
 			       sr.drill ? "true" : "false", (unsigned long long)sr.received_ms,
-			       (unsigned long long)sr.log_index, hash);
+			       (unsigned long long)sr.log_index, hash, receipt64);
+	free(receipt64);
 	stored_report_clear(&sr);
 	return send_buffer(conn, MHD_HTTP_OK, "application/json; charset=utf-8", body, strlen(body), 0);
 }
