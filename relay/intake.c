@@ -398,8 +398,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*con_cls = rq;
 		if (post_report && strcmp(method, "POST") == 0) {
 			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-			if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)in->relay->cfg->max_body)
+			if (cl != NULL && strtoull(cl, NULL, 10) > (unsigned long long)in->relay->cfg->max_body) {
+				/* Answer before reading a byte of the body. */
 				rq->too_large = true;
+				rq->state = REQ_ANSWERED;
+				char msg[128];
+				snprintf(msg, sizeof msg, "nội dung lớn quá %ld byte / body larger than %ld bytes",
+					 in->relay->cfg->max_body, in->relay->cfg->max_body);
+				return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
+			}
 		}
 		return MHD_YES;
 	}
@@ -440,6 +447,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (post_report)
+		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "chỉ nhận POST / POST only", 0);
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
 		if (strcmp(url, "/healthz") == 0) {
 			char *ok = xstrdup("{\"status\":\"ok\"}\n");
@@ -453,8 +462,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return get_log_file(in, conn, url);
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
 	}
-	if (post_report)
-		return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "chỉ nhận POST / POST only", 0);
 	return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
 }
 

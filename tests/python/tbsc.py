@@ -97,3 +97,24 @@ def post(url, data):
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def read_secret(path):
+    """Signing key from an unprotected TBSC secret key file."""
+    line = open(path).read().splitlines()[-1]
+    blob = base64.b64decode(line, validate=True)
+    assert blob[:4] == b"TS\x01\x00" and len(blob) == 76, "not an unprotected TBSC secret key"
+    sk = nacl.signing.SigningKey(blob[12:44])
+    assert key_id(bytes(sk.verify_key)) == blob[4:12]
+    return sk
+
+
+def sample_report(incident="PY-1", kind="notification", pad=0):
+    return {
+        "v": 1, "kind": kind, "drill": False,
+        "incident_id": incident, "category": "malware", "severity": "normal",
+        "created": int(time.time()), "detected": int(time.time()) - 600,
+        "reporter_name": "Trạm Y tế xã Thạch Quảng", "reporter_address": "xã Thạch Quảng, Thanh Hóa",
+        "system_name": "Máy tính tiếp đón",
+        "description": "Phát hiện mã độc trên máy tính tiếp đón." + " " * pad,
+    }
