@@ -104,14 +104,16 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC) | $(DEPS_STAMP)
 
 # make fuzz: long runs (FUZZ_SECONDS each); fuzz-check: a short run of each target.
 FUZZ_SECONDS ?= 300
+FUZZ_CHECK_SECONDS ?= 20
 fuzz: $(FUZZ_BIN)
 	$(Q)for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
 		$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus-$$n tests/fuzz/seeds/$$n || exit 1; done
 fuzz-check:
 	$(Q)if command -v clang >/dev/null; then $(MAKE) --no-print-directory $(FUZZ_BIN) && \
 		for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus-$$n; \
-		echo "== fuzz $$n (20 s)"; \
-		$$f -max_total_time=20 -print_final_stats=0 build/fuzz/corpus-$$n tests/fuzz/seeds/$$n 2>&1 | tail -2 || exit 1; done; \
+		echo "== fuzz $$n ($(FUZZ_CHECK_SECONDS) s)"; \
+		$$f -max_total_time=$(FUZZ_CHECK_SECONDS) build/fuzz/corpus-$$n tests/fuzz/seeds/$$n >build/fuzz/$$n.log 2>&1 \
+			|| { tail -40 build/fuzz/$$n.log; exit 1; }; tail -1 build/fuzz/$$n.log; done; \
 		else echo "clang not found: fuzz targets not run"; fi
 
 format:
