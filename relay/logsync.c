@@ -117,6 +117,9 @@ struct logsync *logsync_start(struct relay *relay, char *err, size_t errlen)
 		return NULL;
 	}
 	checkpoint(ls);
+	char *vkey = logwriter_vkey(ls->lw);
+	log_info("vkey: %s", vkey);
+	free(vkey);
 	if (pthread_create(&ls->thread, NULL, logsync_run, ls) != 0)
 		fatal("cannot start the log thread");
 	return ls;
