@@ -103,7 +103,7 @@ uint8_t *store_accept_entry(const struct accept_req *req, size_t *len)
 	msgpack_packer pk;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 8);
+	msgpack_pack_map(&pk, 9);
 	mpack_pack_str(&pk, "t");
 	mpack_pack_str(&pk, "accept");
 	mpack_pack_str(&pk, "i");

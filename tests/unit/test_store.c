@@ -1,6 +1,7 @@
 /* test_store.c: registry parsing and lookup; the SQLite store's batches, duplicates, replays, reopen. */
 #include "committer.h"
 #include "config.h"
+#include "mpack.h"
 #include "registry.h"
 #include "store.h"
 #include "test_common.h"
@@ -160,6 +161,15 @@ START_TEST(store_batches)
 	uint8_t *want = store_accept_entry(&b, &want_len);
 	ck_assert_uint_eq(lens[0], want_len);
 	ck_assert(memcmp(entries[0], want, want_len) == 0);
+	/* ... and is exactly one msgpack map with the documented keys, nothing trailing. */
+	static const char *const entry_keys[] = {"t", "i", "h", "a", "inc", "k", "d", "at", "routes", NULL};
+	msgpack_zone zone;
+	msgpack_object obj;
+	msgpack_zone_init(&zone, 1024);
+	ck_assert_msg(mpack_decode(want, want_len, 3, &zone, &obj, err, sizeof err) == 0, "%s", err);
+	ck_assert_int_eq(mpack_map_check(&obj, entry_keys, "entry", err, sizeof err), 0);
+	ck_assert_uint_eq(obj.via.map.size, 9);
+	msgpack_zone_destroy(&zone);
 	free(want);
 	for (size_t i = 0; i < count; i++)
 		free(entries[i]);
