@@ -5,6 +5,8 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock; /* serialises readers sharing this connection */
-	sqlite3_stmt *find_nonce, *insert_report, *insert_log, *get_report, *read_log;
+	sqlite3_stmt *find_nonce, *insert_report, *insert_log, *get_report, *read_log, *insert_job;
 	uint64_t next_index;
 	uint64_t last_ms;
 };
@@ -24,7 +26,17 @@ static const char SCHEMA[] =
     " severity TEXT NOT NULL, drill INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
     " log_index INTEGER NOT NULL, envelope BLOB NOT NULL, UNIQUE(agency, nonce));"
     "CREATE INDEX IF NOT EXISTS reports_incident ON reports(incident_id);"
-    "CREATE TABLE IF NOT EXISTS log_entries(idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS log_entries(idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS jobs(id INTEGER PRIMARY KEY, report_id TEXT NOT NULL, recipient TEXT NOT NULL,"
+    " channel TEXT NOT NULL, address TEXT NOT NULL, state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
+    " next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+    " last_code INTEGER NOT NULL DEFAULT 0, last_detail TEXT NOT NULL DEFAULT '',"
+    " UNIQUE(report_id, recipient, channel));"
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs(channel, state, next_ms);"
+    "CREATE TABLE IF NOT EXISTS job_history(job_id INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL, outcome TEXT NOT NULL, code INTEGER NOT NULL, detail TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS job_history_job ON job_history(job_id);"
+    "CREATE TABLE IF NOT EXISTS disabled_endpoints(address TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);";
 
 static int prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, char *err, size_t errlen)
 {
@@ -64,6 +76,10 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		    " hash, envelope FROM reports WHERE id=?1",
 		    err, errlen) ||
 	    prepare(st, &st->read_log, "SELECT idx, entry FROM log_entries WHERE idx>=?1 ORDER BY idx LIMIT ?2",
+		    err, errlen) ||
+	    prepare(st, &st->insert_job,
+		    "INSERT INTO jobs(report_id, recipient, channel, address, state, attempts, next_ms, created_ms,"
+		    " expires_ms) VALUES(?1,?2,?3,?4,0,0,?5,?5,?6)",
 		    err, errlen))
 		goto fail;
 	sqlite3_stmt *q = NULL;
@@ -92,6 +108,7 @@ void store_close(struct store *st)
 	sqlite3_finalize(st->insert_log);
 	sqlite3_finalize(st->get_report);
 	sqlite3_finalize(st->read_log);
+	sqlite3_finalize(st->insert_job);
 	sqlite3_close(st->db);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -123,9 +140,13 @@ uint8_t *store_accept_entry(const struct accept_req *req, size_t *len)
 		msgpack_pack_false(&pk);
 	mpack_pack_str(&pk, "at");
 	msgpack_pack_uint64(&pk, req->received_ms);
-	/* Routes are filled in by the fan-out; an intake-only relay routes nowhere. */
 	mpack_pack_str(&pk, "routes");
-	msgpack_pack_array(&pk, 0);
+	msgpack_pack_array(&pk, req->job_count);
+	for (size_t i = 0; i < req->job_count; i++) {
+		msgpack_pack_array(&pk, 2);
+		mpack_pack_str(&pk, req->jobs[i].recipient);
+		mpack_pack_str(&pk, req->jobs[i].channel);
+	}
 	*len = sb.size;
 	return (uint8_t *)sb.data;
 }
@@ -181,6 +202,17 @@ static int accept_one(struct store *st, struct accept_req *r, uint64_t ms, char 
 	sqlite3_bind_blob(s, 12, r->envelope, (int)r->envelope_len, SQLITE_STATIC);
 	if (step_done(st, s, err, errlen) != 0)
 		return -1;
+	for (size_t i = 0; i < r->job_count; i++) {
+		s = st->insert_job;
+		sqlite3_bind_text(s, 1, r->report_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, r->jobs[i].recipient, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, r->jobs[i].channel, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, r->jobs[i].address, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)ms);
+		sqlite3_bind_int64(s, 6, (sqlite3_int64)(ms + r->job_lifetime_ms));
+		if (step_done(st, s, err, errlen) != 0)
+			return -1;
+	}
 	size_t elen;
 	uint8_t *entry = store_accept_entry(r, &elen);
 	s = st->insert_log;
@@ -373,5 +405,324 @@ int store_reader_nonce(struct store_reader *rd, const char *agency, const uint8_
 	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	return found;
+}
+
+/* ---- delivery jobs ---------------------------------------------------------------------------- */
+
+const char *const job_state_names[] = {"pending", "inflight", "delivered", "deferred", "undeliverable", "failed"};
+
+int store_jobs_recover(struct store *st, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = sqlite3_exec(st->db, "UPDATE jobs SET state=0 WHERE state=1", NULL, NULL, NULL) == SQLITE_OK
+		     ? 0
+		     : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+int store_jobs_claim(struct store *st, const char *channel, uint64_t now, size_t max, struct job **jobs,
+		     size_t *count, char *err, size_t errlen)
+{
+	*jobs = NULL;
+	*count = 0;
+	sqlite3_stmt *s = NULL;
+	int rc = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db,
+			       "UPDATE jobs SET state=1 WHERE id IN (SELECT id FROM jobs WHERE channel=?1 AND state IN (0,3)"
+			       " AND next_ms<=?2 ORDER BY next_ms LIMIT ?3) RETURNING id, report_id, recipient, channel,"
+			       " address, attempts, created_ms, expires_ms",
+			       -1, &s, NULL) != SQLITE_OK) {
+		rc = seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)max);
+	struct job *out = xcalloc(max, sizeof *out);
+	size_t n = 0;
+	int step;
+	while ((step = sqlite3_step(s)) == SQLITE_ROW && n < max) {
+		struct job *j = &out[n++];
+		j->id = sqlite3_column_int64(s, 0);
+		snprintf(j->report_id, sizeof j->report_id, "%s", (const char *)sqlite3_column_text(s, 1));
+		snprintf(j->recipient, sizeof j->recipient, "%s", (const char *)sqlite3_column_text(s, 2));
+		snprintf(j->channel, sizeof j->channel, "%s", (const char *)sqlite3_column_text(s, 3));
+		j->address = xstrdup((const char *)sqlite3_column_text(s, 4));
+		j->attempts = (unsigned)sqlite3_column_int(s, 5);
+		j->created_ms = (uint64_t)sqlite3_column_int64(s, 6);
+		j->expires_ms = (uint64_t)sqlite3_column_int64(s, 7);
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+		store_jobs_free(out, n);
+		goto out;
+	}
+	*jobs = out;
+	*count = n;
+out:
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+void store_jobs_free(struct job *jobs, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(jobs[i].address);
+	free(jobs);
+}
+
+static uint8_t *delivery_entry(const char *type, const char *report_id, const char *recipient, const char *channel,
+			       const char *outcome, unsigned attempt, uint64_t at, size_t *len)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	bool is_attempt = strcmp(type, "attempt") == 0;
+	msgpack_pack_map(&pk, is_attempt ? 7 : 6);
+	mpack_pack_str(&pk, "t");
+	mpack_pack_str(&pk, type);
+	mpack_pack_str(&pk, "i");
+	mpack_pack_str(&pk, report_id);
+	mpack_pack_str(&pk, "r");
+	mpack_pack_str(&pk, recipient);
+	mpack_pack_str(&pk, "c");
+	mpack_pack_str(&pk, channel);
+	mpack_pack_str(&pk, "o");
+	mpack_pack_str(&pk, outcome);
+	if (is_attempt) {
+		mpack_pack_str(&pk, "n");
+		msgpack_pack_uint64(&pk, attempt);
+	}
+	mpack_pack_str(&pk, "at");
+	msgpack_pack_uint64(&pk, at);
+	*len = sb.size;
+	return (uint8_t *)sb.data;
+}
+
+static int append_log(struct store *st, const uint8_t *entry, size_t len, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->insert_log;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)st->next_index);
+	sqlite3_bind_blob(s, 2, entry, (int)len, SQLITE_STATIC);
+	if (step_done(st, s, err, errlen) != 0)
+		return -1;
+	st->next_index++;
+	return 0;
+}
+
+static int exec_bound(struct store *st, const char *sql, char *err, size_t errlen, const char *fmt, ...)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+	va_list ap;
+	va_start(ap, fmt);
+	for (int i = 1; fmt[i - 1]; i++) {
+		if (fmt[i - 1] == 'i')
+			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+		else
+			sqlite3_bind_text(s, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+	}
+	va_end(ap);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+}
+
+int store_jobs_record(struct store *st, const struct job_outcome *o, size_t n, uint64_t now, char *err,
+		      size_t errlen)
+{
+	pthread_mutex_lock(&st->lock);
+	uint64_t ms = now > st->last_ms ? now : st->last_ms;
+	uint64_t saved = st->next_index;
+	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+		     ? 0
+		     : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const char *detail = o[i].detail ? o[i].detail : "";
+		rc = exec_bound(st,
+				"UPDATE jobs SET state=?1, attempts=?2, next_ms=?3, last_code=?4, last_detail=?5 WHERE id=?6",
+				err, errlen, "iiiisi", (int64_t)o[i].state, (int64_t)o[i].attempt, (int64_t)o[i].next_ms,
+				(int64_t)o[i].code, detail, o[i].job_id);
+		if (rc == 0)
+			rc = exec_bound(st,
+					"INSERT INTO job_history(job_id, at_ms, attempt, outcome, code, detail) VALUES(?1,?2,?3,?4,?5,?6)",
+					err, errlen, "iiisis", o[i].job_id, (int64_t)ms, (int64_t)o[i].attempt, o[i].outcome,
+					(int64_t)o[i].code, detail);
+		if (rc == 0) {
+			size_t len;
+			uint8_t *e = delivery_entry("attempt", o[i].report_id, o[i].recipient, o[i].channel, o[i].outcome,
+						    o[i].attempt, ms, &len);
+			rc = append_log(st, e, len, err, errlen);
+			free(e);
+		}
+	}
+	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
+	if (rc != 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->next_index = saved;
+	} else {
+		st->last_ms = ms;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+uint64_t store_jobs_next_due(struct store *st, const char *channel)
+{
+	sqlite3_stmt *s = NULL;
+	uint64_t next = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT MIN(next_ms) FROM jobs WHERE channel=?1 AND state IN (0,3)", -1, &s,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+			next = (uint64_t)sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return next;
+}
+
+int store_job_dlr(struct store *st, const char *report_id, const char *recipient, const char *channel,
+		  const char *outcome, const char *detail, uint64_t now, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	int found = 0;
+	pthread_mutex_lock(&st->lock);
+	uint64_t ms = now > st->last_ms ? now : st->last_ms;
+	uint64_t saved = st->next_index;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		found = seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	int64_t job_id = -1, attempts = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, attempts FROM jobs WHERE report_id=?1 AND recipient=?2 AND channel=?3",
+			       -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, report_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, recipient, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			job_id = sqlite3_column_int64(s, 0);
+			attempts = sqlite3_column_int64(s, 1);
+		}
+	}
+	sqlite3_finalize(s);
+	int rc = 0;
+	if (job_id >= 0) {
+		char *word = xasprintf("dlr:%s", outcome);
+		rc = exec_bound(st, "INSERT INTO job_history(job_id, at_ms, attempt, outcome, code, detail) VALUES(?1,?2,?3,?4,0,?5)",
+				err, errlen, "iiiss", job_id, (int64_t)ms, attempts, word, detail ? detail : "");
+		free(word);
+		if (rc == 0) {
+			size_t len;
+			uint8_t *e = delivery_entry("dlr", report_id, recipient, channel, outcome, 0, ms, &len);
+			rc = append_log(st, e, len, err, errlen);
+			free(e);
+		}
+		found = rc == 0 ? 1 : -1;
+	}
+	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		found = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
+	if (found < 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->next_index = saved;
+	} else {
+		st->last_ms = ms;
+	}
+out:
+	pthread_mutex_unlock(&st->lock);
+	return found;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+char *store_jobs_json(struct store *st, const char *report_id)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		fatal("open_memstream");
+	sqlite3_stmt *s = NULL, *h = NULL;
+	pthread_mutex_lock(&st->lock);
+	fputc('[', f);
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, recipient, channel, address, state, attempts, next_ms, last_code, last_detail"
+			       " FROM jobs WHERE report_id=?1 ORDER BY recipient, channel",
+			       -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(st->db, "SELECT at_ms, attempt, outcome, code, detail FROM job_history WHERE job_id=?1 ORDER BY rowid",
+			       -1, &h, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, report_id, -1, SQLITE_STATIC);
+		for (int first = 1; sqlite3_step(s) == SQLITE_ROW; first = 0) {
+			int state = sqlite3_column_int(s, 4);
+			fprintf(f, "%s{\"recipient\":", first ? "" : ",");
+			json_str(f, (const char *)sqlite3_column_text(s, 1));
+			fprintf(f, ",\"channel\":");
+			json_str(f, (const char *)sqlite3_column_text(s, 2));
+			fprintf(f, ",\"state\":\"%s\",\"attempts\":%d,\"next_ms\":%lld,\"last_code\":%d,\"last_detail\":",
+				state >= 0 && state <= 5 ? job_state_names[state] : "?", sqlite3_column_int(s, 5),
+				(long long)sqlite3_column_int64(s, 6), sqlite3_column_int(s, 7));
+			json_str(f, (const char *)sqlite3_column_text(s, 8));
+			fprintf(f, ",\"history\":[");
+			sqlite3_bind_int64(h, 1, sqlite3_column_int64(s, 0));
+			for (int hf = 1; sqlite3_step(h) == SQLITE_ROW; hf = 0) {
+				fprintf(f, "%s{\"at_ms\":%lld,\"attempt\":%d,\"outcome\":", hf ? "" : ",",
+					(long long)sqlite3_column_int64(h, 0), sqlite3_column_int(h, 1));
+				json_str(f, (const char *)sqlite3_column_text(h, 2));
+				fprintf(f, ",\"code\":%d,\"detail\":", sqlite3_column_int(h, 3));
+				json_str(f, (const char *)sqlite3_column_text(h, 4));
+				fputc('}', f);
+			}
+			sqlite3_reset(h);
+			fprintf(f, "]}");
+		}
+	}
+	fputc(']', f);
+	sqlite3_finalize(s);
+	sqlite3_finalize(h);
+	pthread_mutex_unlock(&st->lock);
+	fclose(f);
+	return buf;
+}
+
+int store_endpoint_disable(struct store *st, const char *address, uint64_t now)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = exec_bound(st, "INSERT OR REPLACE INTO disabled_endpoints(address, at_ms) VALUES(?1, ?2)", NULL, 0, "si",
+			    address, (int64_t)now);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+bool store_endpoint_disabled(struct store *st, const char *address)
+{
+	sqlite3_stmt *s = NULL;
+	bool found = false;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM disabled_endpoints WHERE address=?1", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, address, -1, SQLITE_STATIC);
+		found = sqlite3_step(s) == SQLITE_ROW;
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
 	return found;
 }

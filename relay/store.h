@@ -18,6 +18,13 @@ enum store_outcome {
 };
 
 /* One report waiting for the group commit. Inputs first, then what the commit fills in. */
+/* One delivery job the accept creates: (report, recipient, channel) at an address. */
+struct job_spec {
+	const char *recipient;
+	const char *channel;
+	const char *address;
+};
+
 struct accept_req {
 	uint8_t hash[WIRE_HASH_BYTES];
 	char report_id[REPORT_ID_CHARS + 1];
@@ -28,6 +35,9 @@ struct accept_req {
 	bool drill;
 	const uint8_t *envelope;
 	size_t envelope_len;
+	const struct job_spec *jobs; /* committed with the report, and named in its log entry */
+	size_t job_count;
+	uint64_t job_lifetime_ms;
 
 	enum store_outcome outcome;
 	uint64_t received_ms;
@@ -93,4 +103,52 @@ void store_reader_close(struct store_reader *rd);
 int store_reader_nonce(struct store_reader *rd, const char *agency, const uint8_t nonce[WIRE_NONCE_BYTES],
 		       uint8_t hash[WIRE_HASH_BYTES], uint64_t *received_ms, uint64_t *log_index,
 		       char incident[65]);
+
+/* ---- delivery jobs ---- */
+
+enum job_state { JOB_PENDING, JOB_INFLIGHT, JOB_DELIVERED, JOB_DEFERRED, JOB_UNDELIVERABLE, JOB_FAILED };
+extern const char *const job_state_names[]; /* "pending", "inflight", "delivered", ... */
+
+struct job {
+	int64_t id;
+	char report_id[REPORT_ID_CHARS + 1];
+	char recipient[AGENCY_ID_MAX + 1];
+	char channel[16];
+	char *address; /* malloc'd */
+	unsigned attempts;
+	uint64_t created_ms, expires_ms;
+};
+
+/* What one attempt came to; state is the job's new state. */
+struct job_outcome {
+	int64_t job_id;
+	const char *report_id, *recipient, *channel; /* for the log entry */
+	enum job_state state;
+	const char *outcome; /* log word: "delivered", "deferred", "failed", "undeliverable" */
+	unsigned attempt;
+	uint64_t next_ms; /* for deferred */
+	int code;
+	const char *detail;
+};
+
+/* After a crash, jobs marked in flight go back to pending (at-least-once). */
+int store_jobs_recover(struct store *st, char *err, size_t errlen);
+/* Marks up to max due jobs of channel in flight and returns them (free with store_jobs_free). */
+int store_jobs_claim(struct store *st, const char *channel, uint64_t now_ms, size_t max, struct job **jobs,
+		     size_t *count, char *err, size_t errlen);
+void store_jobs_free(struct job *jobs, size_t count);
+/* Records outcomes, their history rows and their log entries in one transaction. */
+int store_jobs_record(struct store *st, const struct job_outcome *o, size_t n, uint64_t now_ms, char *err,
+		      size_t errlen);
+/* The earliest next_ms of a waiting job of channel, or 0 when none waits. */
+uint64_t store_jobs_next_due(struct store *st, const char *channel);
+/* Records a delivery report for notification nid (log entry "dlr"); 1 recorded, 0 unknown nid, -1 error. */
+int store_job_dlr(struct store *st, const char *nid_report, const char *recipient, const char *channel,
+		  const char *outcome, const char *detail, uint64_t now_ms, char *err, size_t errlen);
+/* JSON array of a report's jobs with their history (malloc'd). */
+char *store_jobs_json(struct store *st, const char *report_id);
+/* Endpoints disabled by a 410. */
+int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
+bool store_endpoint_disabled(struct store *st, const char *address);
+
 #endif
