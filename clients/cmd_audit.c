@@ -717,7 +717,8 @@ static bool tile_size_ok(size_t len, unsigned width, bool full)
 static const char *tile_name(char *buf, size_t cap, unsigned level, uint64_t index, unsigned width)
 {
 	tlog_tile_path(buf, cap, (int)level, index, width);
-	return buf + 5; /* without "tile/" */
+	memmove(buf, buf + 5, strlen(buf + 5) + 1); /* without "tile/" */
+	return buf;
 }
 
 /* Compares rebuilt hashes with the stored tile (level >= 1). */
@@ -1094,13 +1095,6 @@ static int load_kept(struct audit *a)
 			free(sizes);
 			return 1;
 		}
-		if (c.size > a->cp.size) {
-			fail(a, "nhật ký bị quay lui",
-			     "checkpoint %llu is older than kept checkpoint %llu: the log was rolled back",
-			     (unsigned long long)a->cp.size, (unsigned long long)c.size);
-			free(sizes);
-			return 1;
-		}
 		if (c.size == a->cp.size && memcmp(c.root, a->cp.root, TLOG_HASH_SIZE) != 0) {
 			fail(a, "nhật ký rẽ nhánh",
 			     "kept checkpoint %llu and checkpoint %llu have different roots: the log "
@@ -1115,6 +1109,12 @@ static int load_kept(struct audit *a)
 		t->what = TARGET_KEPT;
 	}
 	free(sizes);
+	if (a->nkept > 0 && a->kept[a->nkept - 1].size > a->cp.size) {
+		fail(a, "nhật ký bị quay lui",
+		     "checkpoint %llu is older than kept checkpoint %llu: the log was rolled back",
+		     (unsigned long long)a->cp.size, (unsigned long long)a->kept[a->nkept - 1].size);
+		return 1;
+	}
 	/* A static copy must keep the checkpoint it serves (the relay keeps every one it signs). */
 	if (a->have_listing && !a->src.http &&
 	    (a->nkept == 0 || a->kept[a->nkept - 1].size != a->cp.size)) {
