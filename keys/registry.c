@@ -331,3 +331,19 @@ const char *registry_verdict_text(enum registry_verdict v)
 	}
 	return "?";
 }
+
+const struct registry_key *registry_current_key(const struct registry *reg, const char *agency_id, int64_t now)
+{
+	const struct agency *a = registry_find(reg, agency_id);
+	const struct registry_key *best = NULL;
+	if (a == NULL || a->revoked)
+		return NULL;
+	for (size_t i = 0; i < a->key_count; i++) {
+		const struct registry_key *k = &a->keys[i];
+		if (k->revoked || now < k->valid_from || now >= k->valid_until)
+			continue;
+		if (best == NULL || k->valid_from > best->valid_from)
+			best = k;
+	}
+	return best;
+}

@@ -66,6 +66,8 @@ enum registry_verdict registry_lookup(const struct registry *reg, const char *ag
 				      const uint8_t kid[KEY_ID_BYTES], int64_t now,
 				      const struct registry_key **key, const struct agency **agency);
 const char *registry_verdict_text(enum registry_verdict v);
+/* The agency's key to seal to at time now: valid, not revoked, the most recent; NULL if none. */
+const struct registry_key *registry_current_key(const struct registry *reg, const char *agency_id, int64_t now);
 
 bool registry_id_valid(const char *id);
 

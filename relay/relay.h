@@ -7,6 +7,7 @@
 #include "keyfile.h"
 #include "ratelimit.h"
 #include "registry.h"
+#include "routing.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -20,6 +21,9 @@ struct relay {
 	struct committer *committer;
 	struct ratelimit *ratelimit;
 	struct logsync *logsync; /* NULL when the transparency log is off */
+	struct routing *routing; /* NULL: intake only; swapped under registry_lock on SIGHUP */
+	struct renderer *renderer;
+	struct delivery_engine *delivery;
 };
 
 struct intake;

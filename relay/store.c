@@ -726,3 +726,26 @@ bool store_endpoint_disabled(struct store *st, const char *address)
 	pthread_mutex_unlock(&st->lock);
 	return found;
 }
+
+int store_incident_first(struct store *st, const char *incident_id, const char *recipient, const char *channel,
+			 char report_id[REPORT_ID_CHARS + 1])
+{
+	sqlite3_stmt *s = NULL;
+	int found = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT r.id FROM reports r JOIN jobs j ON j.report_id=r.id WHERE r.incident_id=?1"
+			       " AND j.recipient=?2 AND j.channel=?3 ORDER BY r.received_ms, r.log_index LIMIT 1",
+			       -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, incident_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, recipient, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			snprintf(report_id, REPORT_ID_CHARS + 1, "%s", (const char *)sqlite3_column_text(s, 0));
+			found = 1;
+		}
+	}
+	sqlite3_finalize(s);
+	pthread_mutex_unlock(&st->lock);
+	return found;
+}

@@ -147,6 +147,9 @@ int store_job_dlr(struct store *st, const char *nid_report, const char *recipien
 		  const char *outcome, const char *detail, uint64_t now_ms, char *err, size_t errlen);
 /* JSON array of a report's jobs with their history (malloc'd). */
 char *store_jobs_json(struct store *st, const char *report_id);
+/* The first report of incident that was routed to (recipient, channel): threads updates; 1 found, 0 not. */
+int store_incident_first(struct store *st, const char *incident_id, const char *recipient, const char *channel,
+			 char report_id[REPORT_ID_CHARS + 1]);
 /* Endpoints disabled by a 410. */
 int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
 bool store_endpoint_disabled(struct store *st, const char *address);
