@@ -93,11 +93,12 @@ static int load(const char *path, uint8_t **buf, size_t *len)
 }
 
 /* Asks the relay whether it holds report id; 1 yes (receipt filled), 0 no, -1 unknown. */
-static int relay_has(struct client *cl, const char *id, struct receipt *rc)
+static int relay_has(struct client *cl, const char *id, int64_t clock_offset, struct receipt *rc)
 {
 	char *path = xasprintf("/v1/reports/%s", id);
 	char *url = xasprintf("%s%s", cl->relay_url, path);
-	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)now_s());
+	/* Signed on the relay's clock: ours is the reason we are asking. */
+	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)(now_s() + clock_offset));
 	struct http_reply r;
 	int found = -1;
 	http_request(url, NULL, NULL, 0, auth, &r);
@@ -179,12 +180,20 @@ enum submit_result outbox_send(struct client *cl, const char *report_id, struct 
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		res = post_once(cl, env, env_len, id, rc, code, sizeof code, &relay_time, reason, reasonlen);
-		if (res != SUBMIT_REJECTED || (strcmp(code, "stale") != 0 && strcmp(code, "future") != 0) ||
-		    attempt == 1)
+		if (res == SUBMIT_REJECTED && strcmp(code, "future") == 0) {
+			/* The unit's clock is ahead. This envelope becomes acceptable once the clocks meet, so
+			 * wrapping the report again could make a second report: it waits, and we say why. */
+			snprintf(reason + strlen(reason), reasonlen - strlen(reason),
+				 "; đồng hồ máy đi nhanh %lld giây: hãy chỉnh giờ rồi gửi lại / this computer's clock is %lld s ahead: fix it and flush again",
+				 (long long)(now_s() - relay_time), (long long)(now_s() - relay_time));
+			res = SUBMIT_LATER;
 			break;
-		/* The unit's clock is off. The relay refuses this envelope for ever, so unless it was
+		}
+		if (res != SUBMIT_REJECTED || strcmp(code, "stale") != 0 || attempt == 1)
+			break;
+		/* The unit's clock is behind. The relay refuses this envelope for ever, so unless it was
 		 * stored before (a lost reply), a new envelope is safe and cannot make a second report. */
-		int has = relay_has(cl, id, rc);
+		int has = relay_has(cl, id, relay_time - now_s(), rc);
 		if (has == 1) {
 			res = SUBMIT_ACCEPTED;
 			break;

@@ -170,7 +170,7 @@ static bool in_choices(const char *s, const char *const *choices)
 static bool text_clean(const char *s, bool multiline)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == 0x7f || (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\t'))))
+		if (*p == 0x7f || (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t'))))
 			return false;
 	}
 	return true;
@@ -375,12 +375,12 @@ int report_validate(const struct report *r, char *err, size_t errlen)
 		return seterr(err, errlen, "level: cấp độ phải từ 1 đến 5 / level must be 1..5");
 	const char *phones[] = {r->reporter_phone, r->contact_phone};
 	for (size_t i = 0; i < 2; i++)
-		if (phones[i] != NULL && !phone_ok(phones[i]))
+		if (phones[i] != NULL && phones[i][0] != '\0' && !phone_ok(phones[i]))
 			return seterr(err, errlen, "%s: số điện thoại không hợp lệ / invalid phone number",
 				      i == 0 ? "reporter_phone" : "contact_phone");
 	const char *emails[] = {r->reporter_email, r->contact_email};
 	for (size_t i = 0; i < 2; i++)
-		if (emails[i] != NULL && !email_ok(emails[i]))
+		if (emails[i] != NULL && emails[i][0] != '\0' && !email_ok(emails[i]))
 			return seterr(err, errlen, "%s: địa chỉ email không hợp lệ / invalid email address",
 				      i == 0 ? "reporter_email" : "contact_email");
 	if (r->detected != 0 && r->created != 0 && r->detected > r->created + 3600)

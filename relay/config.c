@@ -33,7 +33,7 @@ static const struct directive directives[] = {
     P("relay", "passphrase_file", passphrase_file, ""),
     P("relay", "registry", registry, "registry.ini"),
     S("relay", "origin", origin, "tbsc.relay.local/log"),
-    L("limits", "max_body", max_body, 65536, 1024, 1 << 20),
+    L("limits", "max_body", max_body, 65536, 1024, 65536),
     L("limits", "timestamp_window", timestamp_window, 300, 5, 86400),
     L("limits", "rate_per_minute", rate_per_minute, 600, 1, 10000000),
     L("limits", "rate_burst", rate_burst, 100, 1, 10000000),

@@ -167,6 +167,10 @@ static enum MHD_Result process_report(struct request *rq)
 			 relay->cfg->max_body, relay->cfg->max_body);
 		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
 	}
+	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+	if (ctype != NULL && strncmp(ctype, "application/msgpack", 19) != 0)
+		return send_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "media_type",
+				  "cần Content-Type: application/msgpack / Content-Type must be application/msgpack", 0);
 	if (envelope_decode(rq->body, rq->len, &rq->env, err, sizeof err) != 0)
 		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_envelope", err, 0);
 	enum registry_verdict v = lookup_key(relay, rq->env.agency, rq->env.kid, pk);
@@ -178,8 +182,9 @@ static enum MHD_Result process_report(struct request *rq)
 		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
 				  "chữ ký phong bì không hợp lệ / envelope signature does not verify", 0);
 	int64_t now = now_s(), skew = (int64_t)rq->env.ts - now;
-	if (rq->env.ts > (uint64_t)INT64_MAX || skew > relay->cfg->timestamp_window ||
-	    -skew > relay->cfg->timestamp_window) {
+	if (rq->env.ts > (uint64_t)INT64_MAX / 2)
+		return send_error(conn, MHD_HTTP_CONFLICT, "future", "thời gian phong bì vô lý / envelope time out of range", 0);
+	if (skew > relay->cfg->timestamp_window || -skew > relay->cfg->timestamp_window) {
 		snprintf(msg, sizeof msg,
 			 "thời gian phong bì lệch %lld giây so với relay (cho phép %ld) / envelope time is %lld s %s the relay's clock (window %ld s)",
 			 (long long)(skew < 0 ? -skew : skew), relay->cfg->timestamp_window,

@@ -66,6 +66,23 @@ grep -q "initial" "$T/out" && grep -q "true" "$T/out" || { cat "$T/out"; fail "s
 expect_eq $? 1 "another agency asking for the report"
 ok "report from a file (Mẫu 03, drill), receipt verified, status for the reporting agency only"
 
+# --- a unit whose clock is wrong --------------------------------------------------------------------
+before=$(db_count 'SELECT COUNT(*) FROM reports')
+ASAN_OPTIONS=verify_asan_link_order=0 faketime -f "-1h" "$BIN/incident" report --no-input --relay "$URL" --agency unit-a --key "$T/unit-a.sec" \
+	--relay-key "$T/relay.pub" --outbox "$T/outbox-slow" --category malware --reporter-name A \
+	--reporter-address A --system-name S --detected 2026-11-25 --description "đồng hồ chậm" >"$T/out" 2>&1 ||
+	{ cat "$T/out"; fail "a unit with a slow clock could not report"; }
+grep -q "rewrapping" "$T/out" || { cat "$T/out"; fail "no rewrap on a stale clock"; }
+expect_eq "$(db_count 'SELECT COUNT(*) FROM reports')" $((before + 1)) "one report from the slow clock"
+ASAN_OPTIONS=verify_asan_link_order=0 faketime -f "+1h" "$BIN/incident" report --no-input --relay "$URL" --agency unit-a --key "$T/unit-a.sec" \
+	--relay-key "$T/relay.pub" --outbox "$T/outbox-fast" --category malware --reporter-name A \
+	--reporter-address A --system-name S --detected 2026-11-25 --description "đồng hồ nhanh" >"$T/out" 2>&1
+expect_eq $? 2 "a unit with a fast clock keeps its report"
+grep -q "ahead" "$T/out" || { cat "$T/out"; fail "no clock advice"; }
+[ "$(ls "$T/outbox-fast"/*.env | wc -l)" -eq 1 ] || fail "the fast-clock report left the outbox"
+expect_eq "$(db_count 'SELECT COUNT(*) FROM reports')" $((before + 1)) "nothing stored from the fast clock"
+ok "clock behind: rewrapped on the relay's clock once; clock ahead: kept, never doubled"
+
 # --- hostile inputs -------------------------------------------------------------------------------
 before=$(db_count 'SELECT COUNT(*) FROM reports')
 $PY "$ROOT/tests/python/hostile.py" "$URL" "$T" || fail "hostile inputs"

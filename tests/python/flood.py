@@ -15,7 +15,7 @@ counts = {}
 retry_after = None
 for i in range(N):
     env, _ = tbsc.envelope(sk, AGENCY, relay_pk, tbsc.sample_report("FLOOD-%d" % i))
-    req = urllib.request.Request(URL + "/v1/reports", data=env, method="POST")
+    req = urllib.request.Request(URL + "/v1/reports", data=env, method="POST", headers={"Content-Type": "application/msgpack"})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             counts[r.status] = counts.get(r.status, 0) + 1

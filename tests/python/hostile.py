@@ -39,6 +39,16 @@ fields = msgpack.unpackb(good, raw=False)
 
 # Size cap: 413 before anything is decoded.
 expect("over the size cap", b"\x00" * (70 * 1024), 413, "too_large")
+# Media type: 415.
+req = urllib.request.Request(URL + "/v1/reports", data=good, method="POST", headers={"Content-Type": "text/plain"})
+try:
+    urllib.request.urlopen(req, timeout=5)
+    failures.append("wrong media type")
+except urllib.error.HTTPError as e:
+    ok = e.code == 415 and b"media_type" in e.read()
+    print("%-34s %s %s" % ("wrong media type", "ok  " if ok else "FAIL", e.code))
+    if not ok:
+        failures.append("wrong media type")
 # Decoding: 400.
 expect("not msgpack", b"hello, relay", 400, "bad_envelope")
 expect("truncated msgpack", good[: len(good) // 2], 400, "bad_envelope")

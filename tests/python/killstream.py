@@ -28,7 +28,7 @@ def submit(url, d, out):
             i += 1
             rid = h[:16].hex()
             try:
-                req = urllib.request.Request(url + "/v1/reports", data=env, method="POST")
+                req = urllib.request.Request(url + "/v1/reports", data=env, method="POST", headers={"Content-Type": "application/msgpack"})
                 with urllib.request.urlopen(req, timeout=5) as r:
                     body = r.read()
                 rec = tbsc.verify_receipt(body, relay_pk, h)
