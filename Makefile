@@ -5,7 +5,7 @@ CC ?= cc
 V ?= 0
 Q = $(if $(filter 1,$(V)),,@)
 
-PKGS := libsodium libcurl msgpack sqlite3 libmicrohttpd inih libutf8proc libesmtp-1.0
+PKGS := libsodium libcurl msgpack sqlite3 libmicrohttpd inih libutf8proc libesmtp-1.0 json-c
 DEPS_STAMP := build/.deps-ok
 
 ifeq ($(SAN),1)

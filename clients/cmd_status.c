@@ -4,6 +4,7 @@
 #include "subcommands.h"
 #include "util.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,50 @@ static const char USAGE[] =
     "\n" CLIENT_OPTIONS_HELP "  --json             in nguyên JSON / print the raw JSON\n"
     "  --help             trợ giúp này / this help\n"
     "\nMã thoát / exit: 0 có / found, 1 không có / not found or refused, 2 lỗi / error.\n";
+
+static void print_time(const char *label, int64_t ms)
+{
+	time_t t = (time_t)(ms / 1000);
+	char when[64];
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
+	printf("%s%s", label, when);
+}
+
+/* One line per (recipient, channel) job, then its attempts and delivery reports. */
+static void print_deliveries(const char *body)
+{
+	struct json_object *root = json_tokener_parse(body), *list = NULL;
+	if (root == NULL || !json_object_object_get_ex(root, "deliveries", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		json_object_put(root);
+		return;
+	}
+	size_t n = json_object_array_length(list);
+	printf("  Chuyển phát / deliveries: %zu\n", n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *j = json_object_array_get_idx(list, i), *v, *hist;
+#define S(k) (json_object_object_get_ex(j, k, &v) ? json_object_get_string(v) : "")
+		printf("    %-20s %-8s %-14s lần thử / attempts %s", S("recipient"), S("channel"), S("state"),
+		       S("attempts"));
+		if (strcmp(S("state"), "deferred") == 0 && json_object_object_get_ex(j, "next_ms", &v))
+			print_time(", thử lại lúc / retry at ", json_object_get_int64(v));
+		printf("\n");
+		if (json_object_object_get_ex(j, "history", &hist) && json_object_is_type(hist, json_type_array)) {
+			for (size_t k = 0; k < json_object_array_length(hist); k++) {
+				struct json_object *h = json_object_array_get_idx(hist, k), *w;
+				int64_t at = json_object_object_get_ex(h, "at_ms", &w) ? json_object_get_int64(w) : 0;
+				print_time("        ", at);
+				const char *outcome = json_object_object_get_ex(h, "outcome", &w) ? json_object_get_string(w) : "";
+				const char *detail = json_object_object_get_ex(h, "detail", &w) ? json_object_get_string(w) : "";
+				printf("  %-24s %s\n", outcome, detail);
+			}
+		}
+#undef S
+	}
+	json_object_put(root);
+}
 
 int status_main(int argc, char **argv)
 {
@@ -88,16 +133,11 @@ int status_main(int argc, char **argv)
 		}
 		char *ms = json_member((const char *)r.body, "received_ms");
 		if (ms != NULL) {
-			time_t t = (time_t)(strtoll(ms, NULL, 10) / 1000);
-			char when[64];
-			struct tm tm;
-			localtime_r(&t, &tm);
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
-			printf("  %-32s %s\n", "Thời điểm nhận / received", when);
+			print_time("  Thời điểm nhận / received        ", strtoll(ms, NULL, 10));
+			printf("\n");
 			free(ms);
 		}
-		const char *d = strstr((const char *)r.body, "\"deliveries\":");
-		printf("  %-32s %s\n", "Chuyển phát / deliveries", d ? d + 13 : "[]");
+		print_deliveries((const char *)r.body);
 		rc = 0;
 	}
 	http_reply_clear(&r);

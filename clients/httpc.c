@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,29 +82,11 @@ void http_reply_clear(struct http_reply *reply)
 
 char *json_member(const char *json, const char *name)
 {
-	char *pat = xasprintf("\"%s\":", name);
-	const char *p = strstr(json, pat);
-	free(pat);
-	if (p == NULL)
-		return NULL;
-	p = strchr(p, ':') + 1;
-	while (*p == ' ')
-		p++;
-	if (*p == '"') {
-		p++;
-		char *out = xmalloc(strlen(p) + 1);
-		size_t n = 0;
-		while (*p && *p != '"') {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			out[n++] = *p++;
-		}
-		out[n] = '\0';
-		return out;
-	}
-	size_t n = strcspn(p, ",}\n");
-	char *out = xmalloc(n + 1);
-	memcpy(out, p, n);
-	out[n] = '\0';
+	struct json_object *root = json_tokener_parse(json), *v = NULL;
+	char *out = NULL;
+	if (root != NULL && json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, name, &v) && v != NULL)
+		out = xstrdup(json_object_get_string(v));
+	json_object_put(root);
 	return out;
 }

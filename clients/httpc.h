@@ -16,7 +16,7 @@ struct http_reply {
 int http_request(const char *url, const char *content_type, const uint8_t *body, size_t len,
 		 const char *auth, struct http_reply *reply);
 void http_reply_clear(struct http_reply *reply);
-/* Extracts a top-level string or integer member from a relay JSON reply (malloc'd, or NULL). */
+/* A top-level member of a relay JSON reply as text (json-c; malloc'd), or NULL when absent or not JSON. */
 char *json_member(const char *json, const char *name);
 
 #endif
