@@ -547,6 +547,60 @@ static void *ceiling_run(void *arg)
 	return NULL;
 }
 
+/* Microseconds per report spent in each step of ceiling_run, plus the relay's receipt signature. */
+enum { STEP_DECODE, STEP_VERIFY, STEP_OPEN, STEP_SR_DECODE, STEP_SR_VERIFY, STEP_REPORT_DECODE, STEP_RECEIPT,
+       STEP_COUNT };
+static const char *const step_names[STEP_COUNT] = {
+    "envelope_decode", "envelope_verify", "envelope_open", "signed_report_decode", "signed_report_verify",
+    "report_decode", "receipt_sign (after commit)"};
+
+static void ceiling_steps(struct bench *b, size_t n, double us[STEP_COUNT])
+{
+	char err[ERRBUF_MAX];
+	double total[STEP_COUNT] = {0};
+	for (size_t i = 0; i < n; i++) {
+		const struct item *it = &b->items[i % b->count];
+		const uint8_t *pk = b->agencies[it->agency].kp->pk;
+		struct envelope env;
+		struct signed_report sr;
+		struct report r;
+		struct receipt rc;
+		uint8_t *plain = NULL;
+		size_t plain_len = 0;
+		double t[STEP_COUNT + 1];
+		report_init(&r);
+		memset(&rc, 0, sizeof rc);
+		t[0] = mono_s();
+		int bad = envelope_decode(it->env, it->env_len, &env, err, sizeof err);
+		t[1] = mono_s();
+		bad |= envelope_verify(&env, pk);
+		t[2] = mono_s();
+		bad |= envelope_open(&env, b->relay, &plain, &plain_len, err, sizeof err);
+		t[3] = mono_s();
+		bad |= signed_report_decode(plain, plain_len, &sr, err, sizeof err);
+		t[4] = mono_s();
+		bad |= signed_report_verify(&sr, pk);
+		t[5] = mono_s();
+		bad |= report_decode(sr.report, sr.report_len, &r, err, sizeof err);
+		t[6] = mono_s();
+		memcpy(rc.hash, it->hash, WIRE_HASH_BYTES);
+		memcpy(rc.agency, env.agency, sizeof rc.agency);
+		snprintf(rc.incident_id, sizeof rc.incident_id, "%s", r.incident_id);
+		receipt_sign(&rc, b->relay);
+		t[7] = mono_s();
+		if (bad != 0)
+			fatal("crypto ceiling: report %zu did not decode and verify", i);
+		for (int k = 0; k < STEP_COUNT; k++)
+			total[k] += t[k + 1] - t[k];
+		report_clear(&r);
+		sodium_memzero(plain, plain_len);
+		free(plain);
+		envelope_clear(&env);
+	}
+	for (int k = 0; k < STEP_COUNT; k++)
+		us[k] = total[k] * 1e6 / (double)n;
+}
+
 /* Reports per second with n threads, each doing per_thread reports. */
 static double ceiling(struct bench *b, int n, size_t per_thread)
 {
@@ -676,10 +730,11 @@ static int run_main(int argc, char **argv)
 	fprintf(stderr, "loadgen: %zu envelopes of %zu bytes (report %zu bytes) from %zu agencies signed in %.1f s\n",
 		b.count, b.items[0].env_len, b.report_len, b.agency_count, t_sign);
 
-	double ceil1 = 0, ceil2 = 0;
+	double ceil1 = 0, ceil2 = 0, steps[STEP_COUNT] = {0};
 	if (per_pass > 0) {
 		ceil1 = ceiling(&b, 1, (size_t)per_pass);
 		ceil2 = ceiling(&b, 2, (size_t)per_pass);
+		ceiling_steps(&b, (size_t)(per_pass < 2000 ? per_pass : 2000), steps);
 	}
 
 	pthread_barrier_init(&b.start, NULL, (unsigned)clients + 1);
@@ -734,6 +789,11 @@ static int run_main(int argc, char **argv)
 	printf("  receipts verified       %zu of %zu (%zu bad)\n", accepted - bad_receipts, accepted, bad_receipts);
 	printf("  latency p50 / p99 / max %.2f / %.2f / %.2f ms\n", p50, p99, pmax);
 	printf("  crypto ceiling 1 / 2 th %.0f / %.0f reports/s (%ld reports per thread)\n", ceil1, ceil2, per_pass);
+	if (per_pass > 0) {
+		printf("  one report, single thread (microseconds):\n");
+		for (int k = 0; k < STEP_COUNT; k++)
+			printf("    %-28s %7.1f\n", step_names[k], steps[k]);
+	}
 	printf("BENCH intake_reports_per_s %.0f reports/s\n", rate);
 	printf("BENCH intake_latency_p50_ms %.2f ms\n", p50);
 	printf("BENCH intake_latency_p99_ms %.2f ms\n", p99);
