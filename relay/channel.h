@@ -38,6 +38,8 @@ enum delivery_outcome {
 	DELIVERY_PERMANENT, /* stop now (SMTP 5xx, HTTP 4xx other than 408/410/429, 3xx) */
 	DELIVERY_GONE,      /* HTTP 410: disable this endpoint */
 };
+/* "OK", "TEMPORARY", "PERMANENT", "GONE" (static strings). */
+const char *delivery_outcome_name(enum delivery_outcome outcome);
 
 struct delivery_result {
 	enum delivery_outcome outcome;
