@@ -7,7 +7,8 @@ PACKAGES="build-essential pkg-config clang libfuzzer-14-dev libclang-rt-14-dev \
 libsodium-dev libcurl4-openssl-dev libesmtp-dev libmsgpack-dev libsqlite3-dev \
 libmicrohttpd-dev libinih-dev libutf8proc-dev libjson-c-dev check curl openssl \
 python3 python3-nacl python3-msgpack golang-go golang-golang-x-mod-dev \
-postfix kannel kannel-extras swaks valgrind sqlite3 faketime"
+postfix sasl2-bin libsasl2-modules libsasl2-modules-db kannel kannel-extras swaks valgrind sqlite3 \
+faketime"
 
 missing=""
 for p in $PACKAGES; do
