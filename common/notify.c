@@ -1,4 +1,5 @@
-/* notify.c: the relay-signed notification: sealing to a recipient, signing, strict decoding, codes. */
+/* notify.c: the relay-signed notification: sealing to a recipient, signing, strict decoding, codes.
+ */
 #include "notify.h"
 
 #include "mpack.h"
@@ -16,14 +17,14 @@ static const char CTX_SMS[] = "tbsc-sms-v1";
 
 #define NOTIFY_VERSION 1
 /* The sealed part is at most a whole envelope's worth of signed report plus the seal. */
-#define NOTIFY_SEALED_MAX (ENVELOPE_MAX_BYTES + crypto_box_SEALBYTES)
-#define NOTIFY_BODY_MAX (NOTIFY_SEALED_MAX + 1024)
-#define NOTIFY_MAX_BYTES (NOTIFY_BODY_MAX + 128)
+#define NOTIFY_SEALED_MAX  (ENVELOPE_MAX_BYTES + crypto_box_SEALBYTES)
+#define NOTIFY_BODY_MAX    (NOTIFY_SEALED_MAX + 1024)
+#define NOTIFY_MAX_BYTES   (NOTIFY_BODY_MAX + 128)
 #define WEBHOOK_HEADER_MAX 4096
-#define WEBHOOK_ID_MAX 256
+#define WEBHOOK_ID_MAX     256
 
 void notify_id(const char *report_id, const char *recipient, const char *channel,
-	       char nid[NOTIFY_ID_CHARS + 1])
+               char nid[NOTIFY_ID_CHARS + 1])
 {
 	crypto_hash_sha256_state st;
 	uint8_t h[crypto_hash_sha256_BYTES];
@@ -42,15 +43,17 @@ void notify_id(const char *report_id, const char *recipient, const char *channel
  * seal goes to the X25519 key derived from it, the same derivation keypair.xpk uses.
  */
 int notify_seal(struct notification *n, const uint8_t recipient_pk[KEY_PK_BYTES],
-		const uint8_t *signed_report, size_t len, char *err, size_t errlen)
+                const uint8_t *signed_report, size_t len, char *err, size_t errlen)
 {
 	uint8_t xpk[crypto_box_PUBLICKEYBYTES];
 	if (len > ENVELOPE_MAX_BYTES)
-		return seterr(err, errlen, "báo cáo ký lớn quá %d byte / signed report larger than %d bytes",
-			      ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
-	if (crypto_sign_ed25519_pk_to_curve25519(xpk, recipient_pk) != 0)
 		return seterr(err, errlen,
-			      "khóa công khai người nhận không hợp lệ / invalid recipient public key");
+		              "báo cáo ký lớn quá %d byte / signed report larger than %d bytes",
+		              ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
+	if (crypto_sign_ed25519_pk_to_curve25519(xpk, recipient_pk) != 0)
+		return seterr(
+		    err, errlen,
+		    "khóa công khai người nhận không hợp lệ / invalid recipient public key");
 	uint8_t *sealed = xmalloc(len + crypto_box_SEALBYTES);
 	if (crypto_box_seal(sealed, signed_report, len, xpk) != 0) {
 		free(sealed);
@@ -63,7 +66,7 @@ int notify_seal(struct notification *n, const uint8_t recipient_pk[KEY_PK_BYTES]
 }
 
 static void pack_body(const struct notification *n, const uint8_t relay_kid[KEY_ID_BYTES],
-		      msgpack_sbuffer *sb)
+                      msgpack_sbuffer *sb)
 {
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
@@ -113,11 +116,12 @@ static void signed_bytes(const uint8_t *body, size_t len, uint8_t **out, size_t 
 }
 
 int notify_encode(const struct notification *n, const struct keypair *relay, uint8_t **out,
-		  size_t *outlen)
+                  size_t *outlen)
 {
 	*out = NULL;
 	*outlen = 0;
-	if (n->sealed == NULL || n->sealed_len < crypto_box_SEALBYTES || n->sealed_len > NOTIFY_SEALED_MAX)
+	if (n->sealed == NULL || n->sealed_len < crypto_box_SEALBYTES ||
+	    n->sealed_len > NOTIFY_SEALED_MAX)
 		return -1;
 	msgpack_sbuffer body;
 	msgpack_sbuffer_init(&body);
@@ -152,14 +156,15 @@ static int check_version(const msgpack_object *map, const char *what, char *err,
 	if (mpack_get_uint(map, "v", true, UINT32_MAX, &v, err, errlen) != 0)
 		return -1;
 	if (v != NOTIFY_VERSION)
-		return seterr(err, errlen, "%s: phiên bản %llu không được hỗ trợ / unsupported version %llu", what,
-			      (unsigned long long)v, (unsigned long long)v);
+		return seterr(err, errlen,
+		              "%s: phiên bản %llu không được hỗ trợ / unsupported version %llu",
+		              what, (unsigned long long)v, (unsigned long long)v);
 	return 0;
 }
 
 /* Copies a str member into a fixed buffer after checking its characters with ok(). */
 static int get_fixed(const msgpack_object *map, const char *key, char *out, size_t cap,
-		     bool (*ok)(const char *), char *err, size_t errlen)
+                     bool (*ok)(const char *), char *err, size_t errlen)
 {
 	char *s = NULL;
 	if (mpack_get_str(map, key, true, cap - 1, &s, err, errlen) != 0)
@@ -199,11 +204,12 @@ static bool kind_ok(const char *s)
 
 /* Decodes the attestation body (already authenticated or not: the caller says which matters). */
 static int body_decode(const uint8_t *buf, size_t len, struct notification *n,
-		       uint8_t relay_kid[KEY_ID_BYTES], char *err, size_t errlen)
+                       uint8_t relay_kid[KEY_ID_BYTES], char *err, size_t errlen)
 {
-	static const char *const keys[] = {"v",	  "nid",	 "report_id", "incident_id", "agency",
-					   "recipient", "channel",	 "kind",      "drill",	     "received_ms",
-					   "log_index", "report_hash", "relay_kid", "sealed",	     NULL};
+	static const char *const keys[] = {"v",         "nid",         "report_id", "incident_id",
+	                                   "agency",    "recipient",   "channel",   "kind",
+	                                   "drill",     "received_ms", "log_index", "report_hash",
+	                                   "relay_kid", "sealed",      NULL};
 	msgpack_zone zone;
 	msgpack_object obj;
 	const uint8_t *sealed = NULL;
@@ -214,33 +220,43 @@ static int body_decode(const uint8_t *buf, size_t len, struct notification *n,
 	    mpack_map_check(&obj, keys, "notification body", err, errlen) != 0 ||
 	    check_version(&obj, "body", err, errlen) != 0 ||
 	    get_fixed(&obj, "nid", n->nid, sizeof n->nid, lower_hex32, err, errlen) != 0 ||
-	    get_fixed(&obj, "report_id", n->report_id, sizeof n->report_id, lower_hex32, err, errlen) != 0 ||
-	    get_fixed(&obj, "incident_id", n->incident_id, sizeof n->incident_id, incident_ok, err, errlen) != 0 ||
-	    get_fixed(&obj, "agency", n->agency, sizeof n->agency, registry_id_valid, err, errlen) != 0 ||
-	    get_fixed(&obj, "recipient", n->recipient, sizeof n->recipient, registry_id_valid, err, errlen) != 0 ||
-	    get_fixed(&obj, "channel", n->channel, sizeof n->channel, channel_ok, err, errlen) != 0 ||
+	    get_fixed(&obj, "report_id", n->report_id, sizeof n->report_id, lower_hex32, err,
+	              errlen) != 0 ||
+	    get_fixed(&obj, "incident_id", n->incident_id, sizeof n->incident_id, incident_ok, err,
+	              errlen) != 0 ||
+	    get_fixed(&obj, "agency", n->agency, sizeof n->agency, registry_id_valid, err,
+	              errlen) != 0 ||
+	    get_fixed(&obj, "recipient", n->recipient, sizeof n->recipient, registry_id_valid, err,
+	              errlen) != 0 ||
+	    get_fixed(&obj, "channel", n->channel, sizeof n->channel, channel_ok, err, errlen) !=
+	        0 ||
 	    get_fixed(&obj, "kind", n->kind, sizeof n->kind, kind_ok, err, errlen) != 0 ||
 	    mpack_get_bool(&obj, "drill", true, &n->drill, err, errlen) != 0 ||
-	    mpack_get_uint(&obj, "received_ms", true, UINT64_MAX, &n->received_ms, err, errlen) != 0 ||
+	    mpack_get_uint(&obj, "received_ms", true, UINT64_MAX, &n->received_ms, err, errlen) !=
+	        0 ||
 	    mpack_get_uint(&obj, "log_index", true, UINT64_MAX, &n->log_index, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "report_hash", WIRE_HASH_BYTES, n->report_hash, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "relay_kid", KEY_ID_BYTES, relay_kid, err, errlen) != 0 ||
-	    mpack_get_bin_var(&obj, "sealed", NOTIFY_SEALED_MAX, &sealed, &sealed_len, err, errlen) != 0)
+	    mpack_get_bin_var(&obj, "sealed", NOTIFY_SEALED_MAX, &sealed, &sealed_len, err,
+	                      errlen) != 0)
 		goto cleanup;
 	if (sealed_len < crypto_box_SEALBYTES) {
-		seterr(err, errlen, "sealed: quá ngắn để là hộp niêm phong / too short for a sealed box");
+		seterr(err, errlen,
+		       "sealed: quá ngắn để là hộp niêm phong / too short for a sealed box");
 		goto cleanup;
 	}
 	char id[REPORT_ID_CHARS + 1], nid[NOTIFY_ID_CHARS + 1];
 	report_id_from_hash(n->report_hash, id);
 	if (strcmp(id, n->report_id) != 0) {
-		seterr(err, errlen, "report_id: không khớp với report_hash / does not match report_hash");
+		seterr(err, errlen,
+		       "report_id: không khớp với report_hash / does not match report_hash");
 		goto cleanup;
 	}
 	notify_id(n->report_id, n->recipient, n->channel, nid);
 	if (strcmp(nid, n->nid) != 0) {
-		seterr(err, errlen, "nid: không khớp với (báo cáo, người nhận, kênh) / does not match (report, "
-				    "recipient, channel)");
+		seterr(err, errlen,
+		       "nid: không khớp với (báo cáo, người nhận, kênh) / does not match (report, "
+		       "recipient, channel)");
 		goto cleanup;
 	}
 	n->sealed = xmalloc(sealed_len);
@@ -253,13 +269,14 @@ cleanup:
 }
 
 int notify_verify(const uint8_t *buf, size_t len, const uint8_t relay_pk[KEY_PK_BYTES],
-		  struct notification *n, char *err, size_t errlen)
+                  struct notification *n, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"v", "body", "sig", NULL};
 	memset(n, 0, sizeof *n);
 	if (len > NOTIFY_MAX_BYTES)
-		return seterr(err, errlen, "thông báo lớn quá %d byte / notification larger than %d bytes",
-			      NOTIFY_MAX_BYTES, NOTIFY_MAX_BYTES);
+		return seterr(err, errlen,
+		              "thông báo lớn quá %d byte / notification larger than %d bytes",
+		              NOTIFY_MAX_BYTES, NOTIFY_MAX_BYTES);
 	msgpack_zone zone;
 	msgpack_object obj;
 	const uint8_t *body = NULL;
@@ -292,12 +309,14 @@ int notify_verify(const uint8_t *buf, size_t len, const uint8_t relay_pk[KEY_PK_
 			hex_encode(have_hex, kid, KEY_ID_BYTES);
 			hex_encode(want_hex, want, KEY_ID_BYTES);
 			seterr(err, errlen,
-			       "chữ ký relay không hợp lệ: thông báo ký bằng khóa %s, không phải khóa relay %s / "
+			       "chữ ký relay không hợp lệ: thông báo ký bằng khóa %s, không phải "
+			       "khóa relay %s / "
 			       "bad relay signature: signed by key %s, not the relay key %s",
 			       have_hex, want_hex, have_hex, want_hex);
 		} else {
-			seterr(err, errlen, "chữ ký relay không hợp lệ (thông báo đã bị sửa?) / "
-					    "bad relay signature (notification altered?)");
+			seterr(err, errlen,
+			       "chữ ký relay không hợp lệ (thông báo đã bị sửa?) / "
+			       "bad relay signature (notification altered?)");
 		}
 		notify_clear(&tmp);
 		goto cleanup;
@@ -327,7 +346,7 @@ void notify_clear(struct notification *n)
 }
 
 int notify_open(const struct notification *n, const struct keypair *recipient, uint8_t **plain,
-		size_t *plain_len, char *err, size_t errlen)
+                size_t *plain_len, char *err, size_t errlen)
 {
 	*plain = NULL;
 	*plain_len = 0;
@@ -335,11 +354,13 @@ int notify_open(const struct notification *n, const struct keypair *recipient, u
 		return seterr(err, errlen, "thông báo không có phần niêm phong / no sealed part");
 	size_t len = n->sealed_len - crypto_box_SEALBYTES;
 	uint8_t *p = xmalloc(len > 0 ? len : 1);
-	if (crypto_box_seal_open(p, n->sealed, n->sealed_len, recipient->xpk, recipient->xsk) != 0) {
+	if (crypto_box_seal_open(p, n->sealed, n->sealed_len, recipient->xpk, recipient->xsk) !=
+	    0) {
 		free(p);
-		return seterr(err, errlen, "không mở được phần niêm phong: không phải khóa của người nhận %s / "
-					   "cannot open the sealed part: not the key of recipient %s",
-			      n->recipient, n->recipient);
+		return seterr(err, errlen,
+		              "không mở được phần niêm phong: không phải khóa của người nhận %s / "
+		              "cannot open the sealed part: not the key of recipient %s",
+		              n->recipient, n->recipient);
 	}
 	*plain = p;
 	*plain_len = len;
@@ -376,7 +397,7 @@ static bool webhook_id_ok(const char *id)
 }
 
 static uint8_t *webhook_message(const char *id, const char *timestamp, const char *body,
-				size_t body_len, size_t *len)
+                                size_t body_len, size_t *len)
 {
 	size_t il = strlen(id), tl = strlen(timestamp);
 	uint8_t *m = xmalloc(il + tl + 2 + body_len + 1);
@@ -391,7 +412,7 @@ static uint8_t *webhook_message(const char *id, const char *timestamp, const cha
 }
 
 char *webhook_signature(const struct keypair *relay, const char *id, int64_t timestamp,
-			const char *body, size_t body_len)
+                        const char *body, size_t body_len)
 {
 	char ts[32];
 	if (!webhook_id_ok(id))
@@ -409,7 +430,7 @@ char *webhook_signature(const struct keypair *relay, const char *id, int64_t tim
 }
 
 int webhook_verify(const uint8_t pk[KEY_PK_BYTES], const char *id, const char *timestamp,
-		   const char *body, size_t body_len, const char *header)
+                   const char *body, size_t body_len, const char *header)
 {
 	if (id == NULL || timestamp == NULL || header == NULL || !webhook_id_ok(id))
 		return -1;

@@ -1,4 +1,4 @@
-/* render.h: what each recipient reads: email subject and text, SMS, webhook JSON, from templates/. */
+/* render.h: what each recipient reads (email, SMS, webhook JSON), made from templates/. */
 #ifndef TBSC_RENDER_H
 #define TBSC_RENDER_H
 
@@ -21,11 +21,11 @@ struct renderer;
 struct render_options {
 	const char *language;            /* "vi" (the default when NULL) or "en" */
 	bool sms_ucs2;                   /* SMS with diacritics (UCS-2) or không dấu (GSM-7) */
-	const char *const *clear_fields; /* report field keys (report_fields[].key) shown in clear */
+	const char *const *clear_fields; /* report_fields[].key values shown in clear */
 	size_t clear_count;
-	const char *agency_name;         /* the reporting agency's display name (registry) */
-	const char *recipient_name;      /* may be NULL */
-	const char *verify_url;          /* the relay's public URL, may be NULL */
+	const char *agency_name;    /* the reporting agency's display name (registry) */
+	const char *recipient_name; /* may be NULL */
+	const char *verify_url;     /* the relay's public URL, may be NULL */
 };
 
 /* Loads DIR/<lang>/ for every language directory present; "vi" is required. Caller frees. */
@@ -33,7 +33,8 @@ struct renderer *render_load(const char *dir, char *err, size_t errlen);
 void render_free(struct renderer *r);
 /* True when language has templates loaded. */
 bool render_has_language(const struct renderer *r, const char *language);
-/* Checks a configured clear-field list (for relayd --check): every key a report field, or kind/drill. */
+/* Checks a configured clear-field list (for relayd --check): every key a report field, or
+ * kind/drill. */
 int render_check_fields(const char *const *keys, size_t n, char *err, size_t errlen);
 
 /*
@@ -46,7 +47,8 @@ int render_check_fields(const char *const *keys, size_t n, char *err, size_t err
 
 /* Subject: "[TBSC] ...", one line, no control characters; text: UTF-8, LF line ends. */
 int render_email(const struct renderer *r, const struct report *rep, const struct notification *n,
-		 const struct render_options *o, char **subject, char **text, char *err, size_t errlen);
+                 const struct render_options *o, char **subject, char **text, char *err,
+                 size_t errlen);
 
 /*
  * SMS: never any report field beyond kind, category, severity, drill, agency name, incident id,
@@ -55,8 +57,8 @@ int render_email(const struct renderer *r, const struct report *rep, const struc
  * *segments is the number of SMS parts the text takes in that coding.
  */
 int render_sms(const struct renderer *r, const struct report *rep, const struct notification *n,
-	       const struct render_options *o, const uint8_t *notification, size_t len, char **text,
-	       unsigned *segments, char *err, size_t errlen);
+               const struct render_options *o, const uint8_t *notification, size_t len, char **text,
+               unsigned *segments, char *err, size_t errlen);
 
 /*
  * Webhook body: {"type":"incident.report","timestamp":ISO-8601 received time,"data":{ids, kind,
@@ -64,8 +66,8 @@ int render_sms(const struct renderer *r, const struct report *rep, const struct 
  * The body depends only on its inputs, so a retry sends the same bytes.
  */
 int render_webhook(const struct renderer *r, const struct report *rep, const struct notification *n,
-		   const struct render_options *o, const uint8_t *notification, size_t len, char **json,
-		   char *err, size_t errlen);
+                   const struct render_options *o, const uint8_t *notification, size_t len,
+                   char **json, char *err, size_t errlen);
 
 /* SMS helpers (malloc'd results): NFC form; không dấu GSM-7 form; parts a text takes. */
 char *render_nfc(const char *utf8);

@@ -1,4 +1,5 @@
-/* fuzz_notify.c: libFuzzer target for the recipient's decoders of outside bytes: notification, v1a header. */
+/* fuzz_notify.c: libFuzzer target for the recipient's decoders of outside bytes: notification, v1a
+ * header. */
 #include "notify.h"
 
 #include <sodium.h>

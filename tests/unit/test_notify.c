@@ -1,4 +1,5 @@
-/* test_notify.c: relay-signed notifications, sealing to a recipient, SMS codes, Standard Webhooks v1a. */
+/* test_notify.c: relay-signed notifications, sealing to a recipient, SMS codes, Standard Webhooks
+ * v1a. */
 #include "keyfile.h"
 #include "mpack.h"
 #include "notify.h"
@@ -7,12 +8,14 @@
 
 #include <sodium.h>
 
-/* Computed independently by tests/python/notify_vectors.py (python3-nacl); see tests/fixtures/notify_vectors.txt. */
+/* Computed independently by tests/python/notify_vectors.py (python3-nacl); see
+ * tests/fixtures/notify_vectors.txt. */
 static const char V_PK_HEX[] = "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8";
 static const char V_ID[] = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
 static const int64_t V_TS = 1674087231;
-static const char V_BODY[] = "{\"type\":\"contact.created\",\"timestamp\":\"2022-11-03T20:26:10.344522Z\",\"data\":{"
-			     "\"id\":\"1f81eb52-5198-4599-803e-771906343485\"}}";
+static const char V_BODY[] =
+    "{\"type\":\"contact.created\",\"timestamp\":\"2022-11-03T20:26:10.344522Z\",\"data\":{"
+    "\"id\":\"1f81eb52-5198-4599-803e-771906343485\"}}";
 static const char V_SIG[] =
     "v1a,9WMPN5fBW9vm1uGlvFzBO4lpdfFKN4AQCSr2vrWsFuOibXSOTWlcWrPRSWk+YpmD9fAwgYREKtLcYCyZrvXFBw==";
 static const char V_SMS_INPUT[] = "hello notification";
@@ -58,9 +61,9 @@ static void world_make(struct world *w, bool drill)
 	r.drill = drill;
 	ck_assert_int_eq(report_encode(&r, &rep, &rep_len, err, sizeof err), 0);
 	report_clear(&r);
-	ck_assert_int_eq(signed_report_build(w->agency, "tram-y-te", rep, rep_len, &w->signed_report,
-					     &w->signed_report_len),
-			 0);
+	ck_assert_int_eq(signed_report_build(w->agency, "tram-y-te", rep, rep_len,
+	                                     &w->signed_report, &w->signed_report_len),
+	                 0);
 	free(rep);
 	struct notification *n = &w->n;
 	randombytes_buf(n->report_hash, sizeof n->report_hash);
@@ -74,8 +77,9 @@ static void world_make(struct world *w, bool drill)
 	n->received_ms = 1764000000123ULL;
 	n->log_index = 42;
 	notify_id(n->report_id, n->recipient, n->channel, n->nid);
-	ck_assert_int_eq(notify_seal(n, w->recipient->pk, w->signed_report, w->signed_report_len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(notify_seal(n, w->recipient->pk, w->signed_report, w->signed_report_len,
+	                             err, sizeof err),
+	                 0);
 	ck_assert_int_eq(notify_encode(n, w->relay, &w->encoded, &w->encoded_len), 0);
 }
 
@@ -110,7 +114,9 @@ START_TEST(roundtrip)
 	struct notification d;
 	char err[256];
 	world_make(&w, false);
-	ck_assert_msg(notify_verify(w.encoded, w.encoded_len, w.relay->pk, &d, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(notify_verify(w.encoded, w.encoded_len, w.relay->pk, &d, err, sizeof err) ==
+	                  0,
+	              "%s", err);
 	ck_assert_str_eq(d.nid, w.n.nid);
 	ck_assert_str_eq(d.report_id, w.n.report_id);
 	ck_assert_str_eq(d.incident_id, "SC-20261125-0001");
@@ -127,7 +133,8 @@ START_TEST(roundtrip)
 	/* The recipient opens it and finds the agency's signed report, byte for byte. */
 	uint8_t *plain;
 	size_t plain_len;
-	ck_assert_msg(notify_open(&d, w.recipient, &plain, &plain_len, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(notify_open(&d, w.recipient, &plain, &plain_len, err, sizeof err) == 0, "%s",
+	              err);
 	ck_assert_uint_eq(plain_len, w.signed_report_len);
 	ck_assert(memcmp(plain, w.signed_report, plain_len) == 0);
 	struct signed_report sr;
@@ -157,7 +164,8 @@ START_TEST(drill_flag)
 	struct notification d;
 	char err[256];
 	world_make(&w, true);
-	ck_assert_int_eq(notify_verify(w.encoded, w.encoded_len, w.relay->pk, &d, err, sizeof err), 0);
+	ck_assert_int_eq(notify_verify(w.encoded, w.encoded_len, w.relay->pk, &d, err, sizeof err),
+	                 0);
 	ck_assert(d.drill);
 	notify_clear(&d);
 	world_free(&w);
@@ -176,8 +184,9 @@ START_TEST(tamper_every_byte)
 		memcpy(copy, w.encoded, w.encoded_len);
 		copy[i] ^= 0x01;
 		err[0] = '\0';
-		ck_assert_msg(notify_verify(copy, w.encoded_len, w.relay->pk, &d, err, sizeof err) == -1,
-			      "byte %zu flipped but accepted", i);
+		ck_assert_msg(
+		    notify_verify(copy, w.encoded_len, w.relay->pk, &d, err, sizeof err) == -1,
+		    "byte %zu flipped but accepted", i);
 		ck_assert_msg(err[0] != '\0', "byte %zu: no reason", i);
 		ck_assert_ptr_null(d.sealed);
 	}
@@ -187,7 +196,8 @@ START_TEST(tamper_every_byte)
 	uint8_t *longer = xmalloc(w.encoded_len + 1);
 	memcpy(longer, w.encoded, w.encoded_len);
 	longer[w.encoded_len] = 0xc0;
-	ck_assert_int_eq(notify_verify(longer, w.encoded_len + 1, w.relay->pk, &d, err, sizeof err), -1);
+	ck_assert_int_eq(notify_verify(longer, w.encoded_len + 1, w.relay->pk, &d, err, sizeof err),
+	                 -1);
 	free(longer);
 	free(copy);
 	world_free(&w);
@@ -200,7 +210,8 @@ START_TEST(wrong_relay_key)
 	struct notification d;
 	char err[256];
 	world_make(&w, false);
-	ck_assert_int_eq(notify_verify(w.encoded, w.encoded_len, w.other->pk, &d, err, sizeof err), -1);
+	ck_assert_int_eq(notify_verify(w.encoded, w.encoded_len, w.other->pk, &d, err, sizeof err),
+	                 -1);
 	ck_assert_msg(strstr(err, "not the relay key") != NULL, "%s", err);
 	world_free(&w);
 }
@@ -214,7 +225,8 @@ START_TEST(wrong_recipient_key)
 	uint8_t *plain = (uint8_t *)1;
 	size_t plain_len = 1;
 	world_make(&w, false);
-	ck_assert_int_eq(notify_verify(w.encoded, w.encoded_len, w.relay->pk, &d, err, sizeof err), 0);
+	ck_assert_int_eq(notify_verify(w.encoded, w.encoded_len, w.relay->pk, &d, err, sizeof err),
+	                 0);
 	ck_assert_int_eq(notify_open(&d, w.other, &plain, &plain_len, err, sizeof err), -1);
 	ck_assert_ptr_null(plain);
 	ck_assert_ptr_nonnull(strstr(err, "cong-an-xa"));
@@ -223,7 +235,8 @@ START_TEST(wrong_recipient_key)
 }
 END_TEST
 
-/* A relay that signs an inconsistent attestation (id not derived from its triple) is still refused. */
+/* A relay that signs an inconsistent attestation (id not derived from its triple) is still refused.
+ */
 START_TEST(inconsistent_ids)
 {
 	struct world w;
@@ -238,7 +251,8 @@ START_TEST(inconsistent_ids)
 	ck_assert_ptr_nonnull(strstr(err, "nid"));
 	free(bad);
 	snprintf(w.n.channel, sizeof w.n.channel, "webhook");
-	w.n.report_id[0] = w.n.report_id[0] == 'a' ? 'b' : 'a'; /* report id no longer from the hash */
+	w.n.report_id[0] =
+	    w.n.report_id[0] == 'a' ? 'b' : 'a'; /* report id no longer from the hash */
 	notify_id(w.n.report_id, w.n.recipient, w.n.channel, w.n.nid);
 	ck_assert_int_eq(notify_encode(&w.n, w.relay, &bad, &bad_len), 0);
 	ck_assert_int_eq(notify_verify(bad, bad_len, w.relay->pk, &d, err, sizeof err), -1);
@@ -255,19 +269,20 @@ START_TEST(decode_hostile)
 	struct notification d;
 	char err[256];
 	static const uint8_t cases[][16] = {
-	    {0xc0},                                /* nil */
-	    {0x80},                                /* empty map */
-	    {0x91, 0x01},                          /* array */
-	    {0x81, 0xa1, 'x', 0x01},               /* unknown key */
-	    {0x81, 0xa1, 'v', 0x02},               /* wrong version */
+	    {0xc0},                                                    /* nil */
+	    {0x80},                                                    /* empty map */
+	    {0x91, 0x01},                                              /* array */
+	    {0x81, 0xa1, 'x', 0x01},                                   /* unknown key */
+	    {0x81, 0xa1, 'v', 0x02},                                   /* wrong version */
 	    {0x83, 0xa1, 'v', 0x01, 0xa1, 'v', 0x01, 0xa1, 'v', 0x01}, /* duplicate keys */
-	    {0xc6, 0xff, 0xff, 0xff, 0xff},        /* huge bin */
-	    {0xdf, 0xff, 0xff, 0xff, 0xff},        /* huge map */
+	    {0xc6, 0xff, 0xff, 0xff, 0xff},                            /* huge bin */
+	    {0xdf, 0xff, 0xff, 0xff, 0xff},                            /* huge map */
 	};
 	static const size_t lens[] = {1, 1, 2, 4, 4, 10, 5, 5};
 	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
 		err[0] = '\0';
-		ck_assert_int_eq(notify_verify(cases[i], lens[i], relay->pk, &d, err, sizeof err), -1);
+		ck_assert_int_eq(notify_verify(cases[i], lens[i], relay->pk, &d, err, sizeof err),
+		                 -1);
 		ck_assert_msg(err[0] != '\0', "case %zu: no reason", i);
 	}
 	/* A well-formed outer map whose sig does not verify. */
@@ -283,7 +298,8 @@ START_TEST(decode_hostile)
 	mpack_pack_bin(&pk, (const uint8_t *)"\x80", 1);
 	mpack_pack_str(&pk, "sig");
 	mpack_pack_bin(&pk, sig, 64);
-	ck_assert_int_eq(notify_verify((uint8_t *)sb.data, sb.size, relay->pk, &d, err, sizeof err), -1);
+	ck_assert_int_eq(notify_verify((uint8_t *)sb.data, sb.size, relay->pk, &d, err, sizeof err),
+	                 -1);
 	ck_assert_ptr_nonnull(strstr(err, "relay signature"));
 	msgpack_sbuffer_destroy(&sb);
 	keypair_free(relay);
@@ -316,15 +332,17 @@ START_TEST(v1a_vector)
 	free(sig);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), V_SIG), 0);
 	/* Rotation: any entry may verify; v1 entries are skipped. */
-	char *multi = xasprintf("v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4= v1a,AAAA %s", V_SIG);
+	char *multi =
+	    xasprintf("v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4= v1a,AAAA %s", V_SIG);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), multi), 0);
 	free(multi);
 	/* Any change to id, timestamp, body or signature is refused. */
 	ck_assert_int_eq(webhook_verify(pk, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4X", "1674087231", V_BODY,
-					strlen(V_BODY), V_SIG),
-			 -1);
+	                                strlen(V_BODY), V_SIG),
+	                 -1);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087232", V_BODY, strlen(V_BODY), V_SIG), -1);
-	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY) - 1, V_SIG), -1);
+	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY) - 1, V_SIG),
+	                 -1);
 	char *spaced = xasprintf("%s ", V_BODY);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", spaced, strlen(spaced), V_SIG), -1);
 	free(spaced);
@@ -334,16 +352,19 @@ START_TEST(v1a_vector)
 	free(bad);
 	/* Malformed inputs. */
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), ""), -1);
-	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), "v1a,"), -1);
+	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), "v1a,"),
+	                 -1);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "-1", V_BODY, strlen(V_BODY), V_SIG), -1);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "", V_BODY, strlen(V_BODY), V_SIG), -1);
-	ck_assert_int_eq(webhook_verify(pk, "a.b", "1674087231", V_BODY, strlen(V_BODY), V_SIG), -1);
+	ck_assert_int_eq(webhook_verify(pk, "a.b", "1674087231", V_BODY, strlen(V_BODY), V_SIG),
+	                 -1);
 	ck_assert_int_eq(webhook_verify(pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), NULL), -1);
 	/* An id with a dot cannot be signed (it would make the signed string ambiguous). */
 	ck_assert_ptr_null(webhook_signature(kp, "a.b", V_TS, V_BODY, strlen(V_BODY)));
 	/* A different key does not verify. */
 	struct keypair *other = keypair_generate();
-	ck_assert_int_eq(webhook_verify(other->pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), V_SIG), -1);
+	ck_assert_int_eq(
+	    webhook_verify(other->pk, V_ID, "1674087231", V_BODY, strlen(V_BODY), V_SIG), -1);
 	keypair_free(other);
 	keypair_free(kp);
 }
