@@ -24,6 +24,7 @@
 /* A file written under a temporary name, renamed into place when the whole batch is on disk. */
 struct staged {
 	int level; /* TLOG_LEVEL_ENTRIES, or the tile level: renames go entries first, then up */
+	int fd;    /* open until batch_commit fsyncs it */
 	char tmp[TLOG_TILE_PATH_MAX + 8];
 	char path[TLOG_TILE_PATH_MAX];
 };
@@ -55,6 +56,14 @@ struct logwriter {
 	char *signed_note;
 	size_t signed_note_len;
 	uint64_t cleanup_from[TLOG_TILE_LEVELS + 1]; /* [0] entries, [t + 1] level t */
+	/*
+	 * Partial tiles above level 0 are derived data: they are written when a checkpoint needs
+	 * them, not after every batch (recovery recomputes them from the full tiles below).
+	 */
+	int upper_dirty[TLOG_TILE_LEVELS];
+	/* Directories known to exist (a ring), to spare a mkdir per path component per file. */
+	char known_dirs[8][TLOG_TILE_PATH_MAX];
+	unsigned known_next;
 	struct tlog_tilecache *cache;
 	int broken;
 };
@@ -150,6 +159,12 @@ static int make_parents(struct logwriter *lw, struct batch *b, const char *rel, 
 			size_t errlen)
 {
 	char path[TLOG_TILE_PATH_MAX];
+	const char *last = strrchr(rel, '/');
+	int dlen = last ? (int)(last - rel) : 0;
+	for (unsigned k = 0; k < 8; k++)
+		if (strncmp(lw->known_dirs[k], rel, (size_t)dlen) == 0 &&
+		    lw->known_dirs[k][dlen] == '\0')
+			return 0;
 	snprintf(path, sizeof path, "%s", rel);
 	for (char *p = strchr(path, '/'); p != NULL; p = strchr(p + 1, '/')) {
 		*p = '\0';
@@ -167,6 +182,7 @@ static int make_parents(struct logwriter *lw, struct batch *b, const char *rel, 
 		}
 		*p = '/';
 	}
+	snprintf(lw->known_dirs[lw->known_next++ % 8], TLOG_TILE_PATH_MAX, "%.*s", dlen, rel);
 	return 0;
 }
 
@@ -184,7 +200,10 @@ static int write_all(int fd, const unsigned char *data, size_t len)
 	return 0;
 }
 
-/* Writes data to a temporary file next to rel and fsyncs it; the rename waits for batch_commit. */
+/*
+ * Writes data to a temporary file next to rel and starts its writeback; batch_commit fsyncs
+ * every file of the batch (their writes overlap), then renames them into place.
+ */
 static int batch_stage(struct logwriter *lw, struct batch *b, int level, const char *rel,
 		       const unsigned char *data, size_t len, char *err, size_t errlen)
 {
@@ -200,18 +219,14 @@ static int batch_stage(struct logwriter *lw, struct batch *b, int level, const c
 	s->level = level;
 	snprintf(s->path, sizeof s->path, "%s", rel);
 	snprintf(s->tmp, sizeof s->tmp, "%.*s/.tmp-%s", dlen, rel, slash + 1);
-	int fd = openat(lw->dirfd, s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			0644);
-	if (fd < 0)
+	s->fd = openat(lw->dirfd, s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		       0644);
+	if (s->fd < 0)
 		return seterr(err, errlen, "%s/%s: %s", lw->dir, s->tmp, strerror(errno));
 	b->n++;
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		return seterr(err, errlen, "%s/%s: %s", lw->dir, s->tmp, strerror(e));
-	}
-	if (close(fd) != 0)
+	if (write_all(s->fd, data, len) != 0)
 		return seterr(err, errlen, "%s/%s: %s", lw->dir, s->tmp, strerror(errno));
+	(void)sync_file_range(s->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	char dir[TLOG_TILE_PATH_MAX];
 	snprintf(dir, sizeof dir, "%.*s", dlen, rel);
 	batch_add_dir(b, dir);
@@ -231,9 +246,21 @@ static int fsync_dir(struct logwriter *lw, const char *rel, char *err, size_t er
 	return 0;
 }
 
-/* Renames entry bundles first, then tiles level by level, then fsyncs the directories. */
+/* fsyncs every file, renames entry bundles first, then tiles level by level, fsyncs the directories. */
 static int batch_commit(struct logwriter *lw, struct batch *b, char *err, size_t errlen)
 {
+	for (size_t i = 0; i < b->n; i++) {
+		struct staged *s = &b->files[i];
+		int rc = fsync(s->fd);
+		int e = errno;
+		if (close(s->fd) != 0 && rc == 0) {
+			rc = -1;
+			e = errno;
+		}
+		s->fd = -1;
+		if (rc != 0)
+			return seterr(err, errlen, "%s/%s: %s", lw->dir, s->tmp, strerror(e));
+	}
 	for (int level = TLOG_LEVEL_ENTRIES; level < TLOG_TILE_LEVELS; level++) {
 		for (size_t i = 0; i < b->n; i++) {
 			struct staged *s = &b->files[i];
@@ -254,9 +281,12 @@ static int batch_commit(struct logwriter *lw, struct batch *b, char *err, size_t
 /* Removes temporary files a failed batch left, and frees the batch. */
 static void batch_free(struct logwriter *lw, struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->files[i].fd >= 0)
+			close(b->files[i].fd);
 		if (b->files[i].tmp[0] != '\0')
 			unlinkat(lw->dirfd, b->files[i].tmp, 0);
+	}
 	free(b->files);
 	free(b->dirs);
 	memset(b, 0, sizeof *b);
@@ -347,20 +377,18 @@ static int append_locked(struct logwriter *lw, const unsigned char *const *entri
 				break;
 		}
 	}
-	/* Rewrite the partial tiles that changed. */
-	for (unsigned t = 0; t < TLOG_TILE_LEVELS; t++) {
-		unsigned w = tlog_tile_partial_width(lw->size, t);
-		if (!dirty[t] || w == 0)
-			continue;
-		if (stage_tile(lw, &b, t, tlog_tile_full_count(lw->size, t), w, err, errlen) != 0)
+	/* Rewrite the partial entry bundle and level-0 tile; mark the partial tiles above. */
+	unsigned w0 = tlog_tile_partial_width(lw->size, 0);
+	if (dirty[0] && w0 > 0) {
+		if (stage_tile(lw, &b, 0, tlog_tile_full_count(lw->size, 0), w0, err, errlen) != 0)
 			goto out;
-		if (t == 0) {
-			tile_path(rel, TLOG_LEVEL_ENTRIES, tlog_tile_full_count(lw->size, 0), w);
-			if (batch_stage(lw, &b, TLOG_LEVEL_ENTRIES, rel, lw->bundle, lw->bundle_len,
-					err, errlen) != 0)
-				goto out;
-		}
+		tile_path(rel, TLOG_LEVEL_ENTRIES, tlog_tile_full_count(lw->size, 0), w0);
+		if (batch_stage(lw, &b, TLOG_LEVEL_ENTRIES, rel, lw->bundle, lw->bundle_len, err,
+				errlen) != 0)
+			goto out;
 	}
+	for (unsigned t = 1; t < TLOG_TILE_LEVELS; t++)
+		lw->upper_dirty[t] |= dirty[t];
 	rc = batch_commit(lw, &b, err, errlen);
 out:
 	batch_free(lw, &b);
@@ -432,6 +460,27 @@ static void cleanup_partials(struct logwriter *lw)
 		if (full > lw->cleanup_from[k])
 			lw->cleanup_from[k] = full;
 	}
+	memset(lw->known_dirs, 0, sizeof lw->known_dirs);
+}
+
+/* Writes the partial tiles above level 0 that changed since the last checkpoint. */
+static int write_upper_partials(struct logwriter *lw, char *err, size_t errlen)
+{
+	struct batch b = {0};
+	int rc = -1;
+	for (unsigned t = 1; t < TLOG_TILE_LEVELS; t++) {
+		unsigned w = tlog_tile_partial_width(lw->size, t);
+		if (lw->upper_dirty[t] && w > 0 &&
+		    stage_tile(lw, &b, t, tlog_tile_full_count(lw->size, t), w, err, errlen) != 0)
+			goto out;
+	}
+	if (batch_commit(lw, &b, err, errlen) != 0)
+		goto out;
+	memset(lw->upper_dirty, 0, sizeof lw->upper_dirty);
+	rc = 0;
+out:
+	batch_free(lw, &b);
+	return rc;
 }
 
 static int checkpoint_locked(struct logwriter *lw, int64_t now_ms, char *err, size_t errlen)
@@ -440,6 +489,9 @@ static int checkpoint_locked(struct logwriter *lw, int64_t now_ms, char *err, si
 	char ebuf[ERRBUF_MAX];
 	if (lw->have_signed && lw->size == lw->signed_size)
 		return 0;
+	/* Every tile the checkpoint covers is on disk before it is signed. */
+	if (write_upper_partials(lw, err, errlen) != 0)
+		return -1;
 	if (lw->have_signed && lw->size < lw->signed_size)
 		return seterr(err, errlen,
 			      "refusing to sign: the tree (%llu entries) is smaller than the last "
@@ -690,7 +742,9 @@ static int check_upper_tile(struct logwriter *lw, struct batch *b, unsigned leve
 	if (read_tile(lw, level, index, width, disk, &missing, err, errlen) != 0) {
 		if (!missing)
 			goto out;
-		log_warn("log %s: rewriting %s, missing after a crash", lw->dir, rel);
+		/* Partial tiles above level 0 wait for a checkpoint; full ones a crash cut short. */
+		if (width == TLOG_TILE_WIDTH)
+			log_warn("log %s: rewriting %s, missing after a crash", lw->dir, rel);
 		if (batch_stage(lw, b, (int)level, rel, (const unsigned char *)out,
 				(size_t)width * TLOG_HASH_SIZE, err, errlen) != 0)
 			goto out;
