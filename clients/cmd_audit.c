@@ -280,6 +280,9 @@ struct audit {
 	uint64_t last_at;
 	msgpack_zone zone;
 	msgpack_sbuffer repack;
+	unsigned char *fix; /* a legacy accept entry with its map header corrected */
+	size_t fix_cap;
+	uint64_t legacy;
 
 	/* --report */
 	bool want_report;
@@ -570,6 +573,23 @@ static int check_entry(struct audit *a, uint64_t index, const unsigned char *dat
 {
 	char ebuf[ERRBUF_MAX];
 	msgpack_object m;
+	/*
+	 * Relays built before commit 7cbe929 wrote accept entries with the map header 0x88 (8
+	 * pairs) followed by 9 pairs, the last "routes": [] (docs/protocol.md §15). The leaf hash
+	 * covers those bytes as they are; their meaning is read from the corrected header.
+	 */
+	static const unsigned char legacy_tail[8] = {0xa6, 'r', 'o', 'u', 't', 'e', 's', 0x90};
+	if (len > sizeof legacy_tail && data[0] == 0x88 &&
+	    memcmp(data + len - sizeof legacy_tail, legacy_tail, sizeof legacy_tail) == 0) {
+		if (a->fix_cap < len) {
+			a->fix = xrealloc(a->fix, len);
+			a->fix_cap = len;
+		}
+		memcpy(a->fix, data, len);
+		a->fix[0] = 0x89;
+		data = a->fix;
+		a->legacy++;
+	}
 	msgpack_zone_clear(&a->zone);
 	if (mpack_decode(data, len, 4, &a->zone, &m, ebuf, sizeof ebuf) != 0)
 		return fail(a, "mục không giải mã được", "entry %llu: not a msgpack entry: %s",
@@ -1292,6 +1312,7 @@ static void audit_free(struct audit *a)
 	free(a->routes);
 	free(a->names);
 	free(a->shown);
+	free(a->fix);
 	msgpack_zone_destroy(&a->zone);
 	msgpack_sbuffer_destroy(&a->repack);
 }
@@ -1445,6 +1466,10 @@ int audit_main(int argc, char **argv)
 	printf("  checkpoint %llu, gốc / root %s, nguồn / origin %s\n", (unsigned long long)a->cp.size,
 	       root64, a->cp.origin);
 	free(root64);
+	if (a->legacy > 0)
+		printf("  %llu mục tiếp nhận kiểu cũ (tiêu đề 0x88) / legacy accept entries (0x88 map "
+		       "header, relays before 7cbe929)\n",
+		       (unsigned long long)a->legacy);
 	if (a->have_state)
 		printf("  nhất quán với lần trước / consistent with the last audit (checkpoint %llu)\n",
 		       (unsigned long long)a->state.size);

@@ -156,6 +156,24 @@ for kind in backwards unaccepted unrouted twice; do
 	expect_fail "semantics: $kind" "$pat" --log "$T/s" --key "$VKEY"
 done
 
+# --- accept entries as relays before 7cbe929 wrote them (map header 0x88, docs/protocol.md §15) ---
+ACC_TAIL=a174a6616363657074a169d92030346262373538356666633333613832343063383135613035393039616633\
+65a168c420000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fa161a6756e69742d61a3\
+696e63b053432d32303235313132342d30303031a16bac6e6f74696669636174696f6ea164c2a26174cf0000019ab6\
+97ecd2a6726f7574657390
+rm -rf "$T/legacy"
+$GEN append "$T/legacy" "88$ACC_TAIL" >/dev/null || fail "append legacy entry"
+expect_ok "a legacy 0x88 accept entry is read" --log "$T/legacy" --key "$VKEY"
+grep -q "1 mục tiếp nhận kiểu cũ" "$T/out" || fail "legacy entry not reported"
+rm -rf "$T/legacy"
+$GEN append "$T/legacy" "87$ACC_TAIL" >/dev/null || fail "append bad header"
+expect_fail "a wrong map header" "entry 0: not a msgpack entry" --log "$T/legacy" --key "$VKEY"
+# "at" as uint64 although it fits in 32 bits: not the canonical encoding
+rm -rf "$T/legacy"
+$GEN append "$T/legacy" "$(echo "89$ACC_TAIL" | sed 's/a26174cf0000019ab697ecd2/a26174cf000000000000ecd2/')" >/dev/null ||
+	fail "append non-canonical"
+expect_fail "a non-canonical encoding" "entry 0: not in canonical msgpack encoding" --log "$T/legacy" --key "$VKEY"
+
 # --- over HTTP, from a loopback server publishing the directory under /log/ ----------------------
 PORT_FILE="$T/port"
 /usr/bin/python3 - "$T/good" "$PORT_FILE" <<'EOF' &

@@ -17,6 +17,7 @@ static const char usage_text[] =
 	"                          [--undelivered-every U] [--fork-at F --variant V]\n"
 	"       tlog_gen vkey [--key-seed S] [--origin O]\n"
 	"       tlog_gen proofs DIR INDEX SIZE OLD [--key-seed S] [--origin O]\n"
+	"       tlog_gen append DIR HEX-ENTRY... (then signs a checkpoint)\n"
 	"       tlog_gen tamper DIR flip-entry K | drop-entry K | swap-entries K L\n"
 	"       tlog_gen tamper DIR flip-byte RELPATH OFFSET\n"
 	"       tlog_gen tamper DIR bad-entry K KIND   (KIND: backwards, unaccepted, unrouted, twice)\n";
@@ -361,17 +362,44 @@ static int bad_entry(const char *dir, const char *kind, const struct opts *o)
 	return 0;
 }
 
+/* Appends raw entries given in hex, then signs a checkpoint. */
+static int cmd_append(const char *dir, char **hex, int n, const struct opts *o)
+{
+	char err[ERRBUF_MAX];
+	struct logwriter *lw = open_log(dir, o);
+	for (int i = 0; i < n; i++) {
+		size_t len = strlen(hex[i]) / 2;
+		unsigned char *e = xmalloc(len + 1);
+		if (len > TLOG_ENTRY_MAX || hex_decode(e, len, hex[i]) != 0) {
+			fprintf(stderr, "tlog_gen: bad hex entry %d\n", i);
+			return 2;
+		}
+		const unsigned char *ep = e;
+		if (logwriter_append(lw, &ep, &len, 1, err, sizeof err) != 0) {
+			fprintf(stderr, "tlog_gen: %s\n", err);
+			return 1;
+		}
+		free(e);
+	}
+	if (logwriter_checkpoint(lw, now_ms(), err, sizeof err) != 0) {
+		fprintf(stderr, "tlog_gen: %s\n", err);
+		return 1;
+	}
+	logwriter_free(lw);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
-	char *pos[6];
+	char *pos[16];
 	if (sodium_init() < 0)
 		return 2;
 	log_set_prefix("tlog_gen");
 	log_set_level(LOG_LEVEL_WARN);
 	if (argc < 2)
 		usage();
-	int n = parse_opts(argc - 2, argv + 2, &o, pos, 6);
+	int n = parse_opts(argc - 2, argv + 2, &o, pos, 16);
 	if (!strcmp(argv[1], "gen") && n == 2) {
 		mkdir(pos[0], 0755);
 		return cmd_gen(pos[0], num(pos[1]), &o);
@@ -383,6 +411,10 @@ int main(int argc, char **argv)
 		printf("%s\n", v);
 		free(v);
 		return 0;
+	}
+	if (!strcmp(argv[1], "append") && n >= 2) {
+		mkdir(pos[0], 0755);
+		return cmd_append(pos[0], pos + 1, n - 1, &o);
 	}
 	if (!strcmp(argv[1], "proofs") && n == 4)
 		return cmd_proofs(pos[0], num(pos[1]), num(pos[2]), num(pos[3]), &o);
