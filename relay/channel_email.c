@@ -175,7 +175,11 @@ struct email_channel *email_channel_new(const struct email_config *cfg, char *er
 			seterr(err, errlen, "email: cannot create a TLS context");
 			goto fail;
 		}
+		/* TLS 1.2 only. With TLS 1.3 the server's NewSessionTicket arrives after the
+		 * handshake; libesmtp 1.1 then polls for the EHLO reply before flushing EHLO and
+		 * stalls until its timeout (seen against Postfix, about one session in five). */
 		SSL_CTX_set_min_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
+		SSL_CTX_set_max_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
 		int loaded = ch->ca_file
 				 ? SSL_CTX_load_verify_locations(ch->ssl_ctx, ch->ca_file, NULL)
 				 : SSL_CTX_set_default_verify_paths(ch->ssl_ctx);
