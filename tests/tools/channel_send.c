@@ -154,7 +154,13 @@ int main(int argc, char **argv)
 		case O_BODY: body = optarg; break;
 		case O_BODY_FILE: body_file = optarg; break;
 		case O_SIGNATURE: signature = optarg; break;
-		case O_TIMESTAMP: timestamp = num(optarg, "bad --timestamp"); break;
+		case O_TIMESTAMP: {
+			char *end;
+			timestamp = strtoll(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || timestamp <= 0)
+				usage("bad --timestamp");
+			break;
+		}
 		case O_REPEAT: repeat = num(optarg, "bad --repeat"); break;
 		case O_BATCH: batch = num(optarg, "bad --batch"); break;
 		case O_ROUNDS: rounds = num(optarg, "bad --rounds"); break;
