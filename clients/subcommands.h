@@ -7,5 +7,8 @@ int report_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int registry_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
+int open_main(int argc, char **argv);
+int serve_main(int argc, char **argv);
 
 #endif
