@@ -213,19 +213,22 @@ int verify_main(int argc, char **argv)
 	       "unaltered\n",
 	       kid_hex, kid_hex);
 	if (in.webhook_body_path != NULL)
-		printf("  %-40s webhook-id %s, webhook-timestamp %s (%+lld s)\n",
-		       "Chữ ký webhook v1a / v1a signature", in.webhook_id, in.webhook_timestamp,
-		       (long long)now_s() - strtoll(in.webhook_timestamp, NULL, 10));
+		recipient_print_row(stdout, "Chữ ký webhook v1a / v1a signature",
+		                    "webhook-id %s, webhook-timestamp %s (%+lld s)", in.webhook_id,
+		                    in.webhook_timestamp,
+		                    (long long)now_s() - strtoll(in.webhook_timestamp, NULL, 10));
 	if (in.email_path != NULL)
-		printf("  %-40s %s\n", "Thư / email",
-		       "chỉ tệp đính kèm được ký, phần văn bản thì không / only the attachment is "
-		       "signed, not the text");
+		recipient_print_row(
+		    stdout, "Thư / email", "%s",
+		    "chỉ tệp đính kèm được ký, phần văn bản thì không / only the attachment is "
+		    "signed, not the text");
 	if (sms != NULL)
-		printf("  %-40s %s\n", "Mã SMS khớp / SMS code matches", code);
+		recipient_print_row(stdout, "Mã SMS khớp / SMS code matches", "%s", code);
 	recipient_print_attestation(stdout, &n);
 	if (a != NULL)
-		printf("  %-40s %s: đã đăng ký / registered (%s)\n", "Sổ đăng ký / registry",
-		       n.agency, a->name ? a->name : "");
+		recipient_print_row(stdout, "Sổ đăng ký / registry",
+		                    "%s: đã đăng ký / registered (%s)", n.agency,
+		                    a->name ? a->name : "");
 	printf("Chữ ký của đơn vị nằm trong phần niêm phong: `incident open` kiểm tra nó.\n"
 	       "The agency's signature is inside the sealed part: `incident open` checks it.\n");
 	rc = 0;

@@ -7,6 +7,7 @@
 
 #include <ctype.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -834,26 +835,48 @@ void recipient_local_time(uint64_t secs, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* Width on screen of UTF-8 text: its code points (Vietnamese letters are one column each). */
+static size_t columns(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+void recipient_print_row(FILE *f, const char *label, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(f, "  %s", label);
+	for (size_t w = columns(label); w < 40; w++)
+		fputc(' ', f);
+	fputc(' ', f);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
 void recipient_print_attestation(FILE *f, const struct notification *n)
 {
 	char when[64], hash[2 * WIRE_HASH_BYTES + 1];
 	int kind = report_kind_from_name(n->kind);
 	recipient_local_time(n->received_ms / 1000, when, sizeof when);
 	hex_encode(hash, n->report_hash, WIRE_HASH_BYTES);
-	fprintf(f, "  %-40s %s\n", "Mã thông báo / notification id", n->nid);
-	fprintf(f, "  %-40s %s\n", "Mã báo cáo / report id", n->report_id);
-	fprintf(f, "  %-40s %s\n", "Băm phong bì / envelope hash", hash);
-	fprintf(f, "  %-40s %s\n", "Mã sự cố / incident id", n->incident_id);
-	fprintf(f, "  %-40s %s (%s)\n", "Loại báo cáo / kind",
-	        kind >= 0 ? report_kind_labels_vi[kind] : "?", n->kind);
-	fprintf(f, "  %-40s %s\n", "Đơn vị báo cáo / reporting agency", n->agency);
-	fprintf(f, "  %-40s %s\n", "Relay nhận lúc / received", when);
-	fprintf(f, "  %-40s %llu\n", "Vị trí nhật ký / log index",
-	        (unsigned long long)n->log_index);
-	fprintf(f, "  %-40s %s\n", "Người nhận / recipient", n->recipient);
-	fprintf(f, "  %-40s %s\n", "Kênh / channel", n->channel);
-	fprintf(f, "  %-40s %s\n", "Diễn tập / drill",
-	        n->drill ? "DIỄN TẬP / DRILL" : "không / no");
+	recipient_print_row(f, "Mã thông báo / notification id", "%s", n->nid);
+	recipient_print_row(f, "Mã báo cáo / report id", "%s", n->report_id);
+	recipient_print_row(f, "Băm phong bì / envelope hash", "%s", hash);
+	recipient_print_row(f, "Mã sự cố / incident id", "%s", n->incident_id);
+	recipient_print_row(f, "Loại báo cáo / kind", "%s (%s)",
+	                    kind >= 0 ? report_kind_labels_vi[kind] : "?", n->kind);
+	recipient_print_row(f, "Đơn vị báo cáo / reporting agency", "%s", n->agency);
+	recipient_print_row(f, "Relay nhận lúc / received", "%s", when);
+	recipient_print_row(f, "Vị trí nhật ký / log index", "%llu",
+	                    (unsigned long long)n->log_index);
+	recipient_print_row(f, "Người nhận / recipient", "%s", n->recipient);
+	recipient_print_row(f, "Kênh / channel", "%s", n->channel);
+	recipient_print_row(f, "Diễn tập / drill", "%s",
+	                    n->drill ? "DIỄN TẬP / DRILL" : "không / no");
 }
 
 static void print_value(FILE *f, const struct report *rep, const struct report_field *fd)

@@ -81,6 +81,9 @@ void opened_report_clear(struct opened_report *o);
 
 /* "YYYY-MM-DD HH:MM:SS (UTC+07:00)" for Unix seconds, in Asia/Ho_Chi_Minh. */
 void recipient_local_time(uint64_t secs, char *buf, size_t len);
+/* "  label   value" with the value column aligned for Vietnamese labels. */
+void recipient_print_row(FILE *f, const char *label, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* What the relay's signature attests, one labelled line each (Vietnamese / English). */
 void recipient_print_attestation(FILE *f, const struct notification *n);
 /* The report, every field present, labels from report_fields[]; drills marked DIỄN TẬP. */
