@@ -1081,7 +1081,7 @@ static int load_kept(struct audit *a)
 		fprintf(stderr, "Lỗi / error: %s\n", ebuf);
 		return 2;
 	}
-	a->kept = xcalloc(n ? n : 1, sizeof *a->kept);
+	a->kept = xcalloc(n + 1, sizeof *a->kept);
 	for (size_t i = 0; i < n; i++) {
 		char rel[48];
 		unsigned char *data;
@@ -1129,6 +1129,42 @@ static int load_kept(struct audit *a)
 		t->what = TARGET_KEPT;
 	}
 	free(sizes);
+	/* Without a listing (the relay serves none), at least the checkpoint seen last time. */
+	if (!a->have_listing && a->have_state) {
+		char rel[48];
+		unsigned char *data;
+		size_t len;
+		struct note_checkpoint c;
+		snprintf(rel, sizeof rel, "checkpoints/%llu", (unsigned long long)a->state.size);
+		int rc = source_get(&a->src, rel, NOTE_MAX_BYTES, &data, &len, ebuf, sizeof ebuf);
+		if (rc == 1) {
+			fail(a, "checkpoint đã thấy không còn được lưu",
+			     "%s, the state file's checkpoint, is no longer kept by the log", rel);
+			return 1;
+		}
+		if (rc != 0) {
+			fprintf(stderr, "Lỗi / error: %s\n", ebuf);
+			return 2;
+		}
+		rc = note_checkpoint_open((const char *)data, len, &a->key, &c, ebuf, sizeof ebuf);
+		free(data);
+		if (rc != 0 || c.size != a->state.size) {
+			fail(a, "checkpoint được lưu không hợp lệ", "%s: %s", rel,
+			     rc != 0 ? ebuf : "wrong tree size");
+			return 1;
+		}
+		if (memcmp(c.root, a->state.root, TLOG_HASH_SIZE) != 0) {
+			fail(a, "nhật ký rẽ nhánh",
+			     "kept checkpoint %llu and the state file's checkpoint %llu have different "
+			     "roots: the log was forked",
+			     (unsigned long long)c.size, (unsigned long long)a->state.size);
+			return 1;
+		}
+		struct target *t = &a->kept[a->nkept++];
+		t->size = c.size;
+		memcpy(t->root, c.root, TLOG_HASH_SIZE);
+		t->what = TARGET_KEPT;
+	}
 	if (a->nkept > 0 && a->kept[a->nkept - 1].size > a->cp.size) {
 		fail(a, "nhật ký bị quay lui",
 		     "checkpoint %llu is older than kept checkpoint %llu: the log was rolled back",

@@ -186,6 +186,8 @@ class H(http.server.BaseHTTPRequestHandler):
         if not p.startswith("/log/") or ".." in p:
             return self.send_error(404)
         rel = p[len("/log/"):]
+        if rel == "checkpoints/" and os.path.exists(root + "/../nolist"):
+            return self.send_error(404)  # as relayd: no listing
         if rel == "checkpoints/":
             body = "".join(n + "\n" for n in os.listdir(os.path.join(root, "checkpoints")) if n.isdigit()).encode()
         else:
@@ -213,6 +215,13 @@ URL="http://127.0.0.1:$(cat "$PORT_FILE")"
 expect_ok "over HTTP" --log "$URL" --key "$VKEY" --state "$T/state" --report "$ID"
 grep -q "inclusion proofs verified" "$T/out" || fail "HTTP report view"
 grep -q "4 checkpoint được lưu" "$T/out" || fail "HTTP listing of kept checkpoints"
+touch "$T/nolist"
+expect_ok "over HTTP without a listing, as relayd serves it" --log "$URL" --key "$VKEY" --state "$T/state"
+grep -q "1 checkpoint được lưu.*no listing" "$T/out" || fail "HTTP without listing: state checkpoint not checked"
+mv "$T/good/checkpoints/1000" "$T/cp1000"
+expect_fail "the checkpoint seen last time is no longer kept" \
+	"checkpoints/1000, the state file's checkpoint, is no longer kept" --log "$URL" --key "$VKEY" --state "$T/state"
+mv "$T/cp1000" "$T/good/checkpoints/1000"
 rm "$T/good/tile/0/003.p/232"
 expect_fail "a partial tile removed" "tile 0/003.p/232 is missing" --log "$URL" --key "$VKEY"
 echo "audit tamper tests: all passed"
