@@ -1194,21 +1194,23 @@ static int show_report(struct audit *a, const char *id, struct tlog_tilecache *c
 	printf("\nBáo cáo / report %s\n", id);
 	printf("  tiếp nhận / accepted: %s (mục / entry %llu)\n", when,
 	       (unsigned long long)acc->index);
-	printf("  %-24s %-8s %-14s %-27s %s\n", "người nhận / recipient", "kênh", "kết quả / outcome",
-	       "lúc / at", "mục / entry");
+	printf("  Các mục / entries:\n");
 	for (size_t i = 1; i < a->nshown; i++) {
 		const struct shown *s = &a->shown[i];
-		char outcome[FIELD_MAX + 32];
+		char outcome[FIELD_MAX + 48];
 		format_time(when, sizeof when, s->at);
 		if (strcmp(s->type, "attempt") == 0)
-			snprintf(outcome, sizeof outcome, "%s #%llu", s->o, (unsigned long long)s->n);
+			snprintf(outcome, sizeof outcome, "%s (lần / attempt %llu)", s->o,
+				 (unsigned long long)s->n);
 		else if (strcmp(s->type, "dlr") == 0)
-			snprintf(outcome, sizeof outcome, "dlr %s", s->o);
+			snprintf(outcome, sizeof outcome, "báo cáo giao / DLR: %s", s->o);
 		else
-			snprintf(outcome, sizeof outcome, "ack");
-		printf("  %-24s %-8s %-14s %-27s %llu\n", s->r, s->c[0] ? s->c : "-", outcome, when,
-		       (unsigned long long)s->index);
+			snprintf(outcome, sizeof outcome, "đã xác nhận / acknowledged");
+		printf("    #%-8llu %s  %s%s%s  %s\n", (unsigned long long)s->index, when, s->r,
+		       s->c[0] ? "/" : "", s->c, outcome);
 	}
+	if (a->nshown == 1)
+		printf("    (chưa có / none yet)\n");
 	printf("  Tóm tắt theo tuyến / per route:\n");
 	for (uint32_t k = 0; k < r->nroutes; k++) {
 		const struct route *ro = &a->routes[r->route_first + k];
