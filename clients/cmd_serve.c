@@ -300,7 +300,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	process(srv, conn, rq, &a);
 	if (a.status != MHD_HTTP_OK)
-		log_warn("%u %s", a.status, a.json);
+		log_warn("%u %.*s", a.status, (int)strcspn(a.json, "\n"), a.json);
 	return reply(conn, &a);
 }
 
