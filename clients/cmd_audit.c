@@ -22,32 +22,33 @@
 #include <unistd.h>
 
 static const char USAGE[] =
-	"Cách dùng / usage: incident audit --log THƯ-MỤC|URL --key KHÓA|TỆP [TÙY CHỌN]\n"
-	"\n"
-	"Kiểm tra ngoại tuyến nhật ký minh bạch của relay: chữ ký checkpoint, mọi ô (tile) và\n"
-	"gốc cây dựng lại từ các mục, tính nhất quán với checkpoint đã thấy lần trước và giữa\n"
-	"các checkpoint được lưu, và ý nghĩa của từng mục (giao sau tiếp nhận, thời gian không lùi).\n"
-	"Verifies the relay's transparency log offline: the checkpoint signature, every tile and\n"
-	"the root rebuilt from the entries, consistency with the checkpoint seen last time and\n"
-	"between the kept checkpoints, and what each entry says (deliveries follow acceptance,\n"
-	"time never goes backwards).\n"
-	"\n"
-	"  --log THƯ-MỤC|URL   bản sao thư mục nhật ký, hoặc URL của relay (đọc /log/...)\n"
-	"                      a copy of the log directory, or the relay's URL (reads /log/...)\n"
-	"  --key KHÓA|TỆP      khóa xác minh đã ghim (<tên>+<mã>+<khóa>) hoặc tệp chứa nó\n"
-	"                      the pinned verifier key (<name>+<id>+<key>) or a file holding it\n"
-	"  --state TỆP         checkpoint đã thấy lần trước; được cập nhật khi kiểm tra đạt\n"
-	"                      the checkpoint seen last time; updated when the audit passes\n"
-	"  --report MÃ         mọi người nhận, kênh, kết quả, thời gian của một báo cáo, kèm\n"
-	"                      bằng chứng bao gồm của từng mục / every recipient, channel,\n"
-	"                      outcome and time of one report, with each entry's inclusion proof\n"
-	"  --deadline GIÂY     liệt kê báo cáo chưa giao đủ trong GIÂY giây sau khi tiếp nhận\n"
-	"                      list reports not delivered to every route within SECONDS of\n"
-	"                      acceptance (judged as of the log's last entry)\n"
-	"  --help              trợ giúp này / this help\n"
-	"\n"
-	"Mã thoát / exit: 0 hợp lệ / everything holds, 1 kiểm tra không đạt (lý do ở stderr) /\n"
-	"verification failed (reason on stderr), 2 lỗi sử dụng hoặc hệ thống / usage or system error.\n";
+    "Cách dùng / usage: incident audit --log THƯ-MỤC|URL --key KHÓA|TỆP [TÙY CHỌN]\n"
+    "\n"
+    "Kiểm tra ngoại tuyến nhật ký minh bạch của relay: chữ ký checkpoint, mọi ô (tile) và\n"
+    "gốc cây dựng lại từ các mục, tính nhất quán với checkpoint đã thấy lần trước và giữa\n"
+    "các checkpoint được lưu, và ý nghĩa của từng mục (giao sau tiếp nhận, thời gian không lùi).\n"
+    "Verifies the relay's transparency log offline: the checkpoint signature, every tile and\n"
+    "the root rebuilt from the entries, consistency with the checkpoint seen last time and\n"
+    "between the kept checkpoints, and what each entry says (deliveries follow acceptance,\n"
+    "time never goes backwards).\n"
+    "\n"
+    "  --log THƯ-MỤC|URL   bản sao thư mục nhật ký, hoặc URL của relay (đọc /log/...)\n"
+    "                      a copy of the log directory, or the relay's URL (reads /log/...)\n"
+    "  --key KHÓA|TỆP      khóa xác minh đã ghim (<tên>+<mã>+<khóa>) hoặc tệp chứa nó\n"
+    "                      the pinned verifier key (<name>+<id>+<key>) or a file holding it\n"
+    "  --state TỆP         checkpoint đã thấy lần trước; được cập nhật khi kiểm tra đạt\n"
+    "                      the checkpoint seen last time; updated when the audit passes\n"
+    "  --report MÃ         mọi người nhận, kênh, kết quả, thời gian của một báo cáo, kèm\n"
+    "                      bằng chứng bao gồm của từng mục / every recipient, channel,\n"
+    "                      outcome and time of one report, with each entry's inclusion proof\n"
+    "  --deadline GIÂY     liệt kê báo cáo chưa giao đủ trong GIÂY giây sau khi tiếp nhận\n"
+    "                      list reports not delivered to every route within SECONDS of\n"
+    "                      acceptance (judged as of the log's last entry)\n"
+    "  --help              trợ giúp này / this help\n"
+    "\n"
+    "Mã thoát / exit: 0 hợp lệ / everything holds, 1 kiểm tra không đạt (lý do ở stderr) /\n"
+    "verification failed (reason on stderr), 2 lỗi sử dụng hoặc hệ thống / usage or system "
+    "error.\n";
 
 #define LISTING_MAX   ((size_t)64 << 20)
 #define KEYFILE_MAX   4096
@@ -61,7 +62,7 @@ enum { CH_EMAIL, CH_SMS, CH_WEBHOOK };
 static const char *const channel_names[] = {"email", "sms", "webhook"};
 enum { OUT_NONE, OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_UNDELIVERABLE };
 static const char *const outcome_names[] = {"-", "delivered", "deferred", "failed",
-					    "undeliverable"};
+                                            "undeliverable"};
 
 /* ---- where the log comes from: a directory or the relay over HTTP ---- */
 
@@ -93,7 +94,7 @@ static size_t source_on_data(char *ptr, size_t size, size_t nmemb, void *user)
  * does not exist, -1 on another error (reason in err).
  */
 static int source_get(struct source *s, const char *rel, size_t max, unsigned char **out,
-		      size_t *outlen, char *err, size_t errlen)
+                      size_t *outlen, char *err, size_t errlen)
 {
 	if (!s->http) {
 		char *path = xasprintf("%s/%s", s->base, rel);
@@ -107,7 +108,8 @@ static int source_get(struct source *s, const char *rel, size_t max, unsigned ch
 		struct stat st;
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
 			close(fd);
-			seterr(err, errlen, "%s: not a regular file of at most %zu bytes", path, max);
+			seterr(err, errlen, "%s: not a regular file of at most %zu bytes", path,
+			       max);
 			free(path);
 			return -1;
 		}
@@ -182,7 +184,7 @@ static int source_open(struct source *s, const char *where, char *err, size_t er
 		const char *path = memchr(host, '/', n - (size_t)(host - where));
 		/* A bare relay URL: the log is served under /log/. */
 		s->base = path == NULL ? xasprintf("%.*s/log", (int)n, where)
-				       : xasprintf("%.*s", (int)n, where);
+		                       : xasprintf("%.*s", (int)n, where);
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 			return seterr(err, errlen, "curl_global_init failed");
 		s->curl = curl_easy_init();
@@ -220,8 +222,8 @@ struct route {
 	uint32_t name_off;
 	uint16_t name_len;
 	uint8_t channel;
-	uint8_t best;           /* most telling outcome seen: delivered beats the others */
-	uint64_t delivered_at;  /* first "delivered" attempt, 0 if none */
+	uint8_t best;          /* most telling outcome seen: delivered beats the others */
+	uint64_t delivered_at; /* first "delivered" attempt, 0 if none */
 	uint64_t last_at;
 };
 
@@ -299,7 +301,7 @@ static int sysfail(struct audit *a, const char *fmt, ...) __attribute__((format(
 
 /* Records the first reason the audit fails: Vietnamese gist, then the English detail. */
 static int fail(struct audit *a, const char *vi, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(struct audit *a, const char *vi, const char *fmt, ...)
 {
 	if (a->reason[0] != '\0')
@@ -322,7 +324,8 @@ static int sysfail(struct audit *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(en, sizeof en, fmt, ap);
 	va_end(ap);
-	snprintf(a->reason, sizeof a->reason, "không đọc được nhật ký / cannot read the log: %s", en);
+	snprintf(a->reason, sizeof a->reason, "không đọc được nhật ký / cannot read the log: %s",
+	         en);
 	a->system_error = true;
 	return -1;
 }
@@ -414,7 +417,8 @@ static bool str_is(const msgpack_object *o, const char *s)
 static bool str_ok(const msgpack_object *o, size_t max, bool may_be_empty)
 {
 	return o->type == MSGPACK_OBJECT_STR && o->via.str.size <= max &&
-	       (may_be_empty || o->via.str.size > 0) && memchr(o->via.str.ptr, 0, o->via.str.size) == NULL;
+	       (may_be_empty || o->via.str.size > 0) &&
+	       memchr(o->via.str.ptr, 0, o->via.str.size) == NULL;
 }
 
 static int channel_of(const msgpack_object *o)
@@ -452,7 +456,7 @@ static bool keys_are(const msgpack_object *m, const char *const *keys, size_t n)
 }
 
 static struct route *route_find(struct audit *a, const struct report *r, const msgpack_object *name,
-				int channel)
+                                int channel)
 {
 	for (uint32_t k = 0; k < r->nroutes; k++) {
 		struct route *ro = &a->routes[r->route_first + k];
@@ -464,8 +468,8 @@ static struct route *route_find(struct audit *a, const struct report *r, const m
 }
 
 static void keep_shown(struct audit *a, uint64_t index, const char *type, const msgpack_object *r,
-		       const msgpack_object *c, const msgpack_object *o, uint64_t n, uint64_t at,
-		       const tlog_hash leaf)
+                       const msgpack_object *c, const msgpack_object *o, uint64_t n, uint64_t at,
+                       const tlog_hash leaf)
 {
 	if (a->nshown == a->capshown) {
 		a->capshown = a->capshown ? 2 * a->capshown : 16;
@@ -486,38 +490,42 @@ static void keep_shown(struct audit *a, uint64_t index, const char *type, const 
 	memcpy(s->leaf, leaf, TLOG_HASH_SIZE);
 }
 
-static int check_accept(struct audit *a, uint64_t index, const msgpack_object *m, const uint8_t id[16],
-			uint64_t at, const tlog_hash leaf)
+static int check_accept(struct audit *a, uint64_t index, const msgpack_object *m,
+                        const uint8_t id[16], uint64_t at, const tlog_hash leaf)
 {
 	static const char *const keys[] = {"t", "i", "h", "a", "inc", "k", "d", "at", "routes"};
 	if (!keys_are(m, keys, 9))
-		return fail(a, "mục sai cấu trúc", "entry %llu: an accept entry has keys "
-			    "t, i, h, a, inc, k, d, at, routes in this order", (unsigned long long)index);
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: an accept entry has keys "
+		            "t, i, h, a, inc, k, d, at, routes in this order",
+		            (unsigned long long)index);
 	const msgpack_object_kv *kv = m->via.map.ptr;
 	if (kv[2].val.type != MSGPACK_OBJECT_BIN || kv[2].val.via.bin.size != 32)
 		return fail(a, "mục sai cấu trúc", "entry %llu: \"h\" is not 32 bytes of bin",
-			    (unsigned long long)index);
+		            (unsigned long long)index);
 	for (int k = 3; k <= 5; k++)
 		if (!str_ok(&kv[k].val, FIELD_MAX, true))
-			return fail(a, "mục sai cấu trúc", "entry %llu: \"%s\" is not a string of at most %d bytes",
-				    (unsigned long long)index, keys[k], FIELD_MAX);
+			return fail(a, "mục sai cấu trúc",
+			            "entry %llu: \"%s\" is not a string of at most %d bytes",
+			            (unsigned long long)index, keys[k], FIELD_MAX);
 	if (kv[6].val.type != MSGPACK_OBJECT_BOOLEAN)
 		return fail(a, "mục sai cấu trúc", "entry %llu: \"d\" is not a boolean",
-			    (unsigned long long)index);
+		            (unsigned long long)index);
 	const msgpack_object *routes = &kv[8].val;
 	if (routes->type != MSGPACK_OBJECT_ARRAY || routes->via.array.size > ROUTES_MAX)
-		return fail(a, "mục sai cấu trúc", "entry %llu: \"routes\" is not an array of at most %d routes",
-			    (unsigned long long)index, ROUTES_MAX);
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: \"routes\" is not an array of at most %d routes",
+		            (unsigned long long)index, ROUTES_MAX);
 	struct report *prev = report_find(a, id);
 	if (prev != NULL)
 		return fail(a, "báo cáo được tiếp nhận hai lần",
-			    "entry %llu: report %.*s was already accepted at entry %llu",
-			    (unsigned long long)index, (int)kv[1].val.via.str.size, kv[1].val.via.str.ptr,
-			    (unsigned long long)prev->index);
+		            "entry %llu: report %.*s was already accepted at entry %llu",
+		            (unsigned long long)index, (int)kv[1].val.via.str.size,
+		            kv[1].val.via.str.ptr, (unsigned long long)prev->index);
 	uint32_t first = (uint32_t)a->nroutes;
 	if (a->nroutes + routes->via.array.size > UINT32_MAX)
 		return fail(a, "nhật ký quá lớn", "entry %llu: too many routes in the log",
-			    (unsigned long long)index);
+		            (unsigned long long)index);
 	for (uint32_t k = 0; k < routes->via.array.size; k++) {
 		const msgpack_object *pair = &routes->via.array.ptr[k];
 		int ch;
@@ -525,20 +533,23 @@ static int check_accept(struct audit *a, uint64_t index, const msgpack_object *m
 		    !str_ok(&pair->via.array.ptr[0], FIELD_MAX, false) ||
 		    (ch = channel_of(&pair->via.array.ptr[1])) < 0)
 			return fail(a, "mục sai cấu trúc",
-				    "entry %llu: route %u is not [recipient, \"email\"|\"sms\"|\"webhook\"]",
-				    (unsigned long long)index, k);
+			            "entry %llu: route %u is not [recipient, "
+			            "\"email\"|\"sms\"|\"webhook\"]",
+			            (unsigned long long)index, k);
 		const msgpack_object *name = &pair->via.array.ptr[0];
 		for (uint32_t q = first; q < a->nroutes; q++) {
 			struct route *ro = &a->routes[q];
 			if (ro->channel == ch && ro->name_len == name->via.str.size &&
 			    memcmp(a->names + ro->name_off, name->via.str.ptr, ro->name_len) == 0)
-				return fail(a, "tuyến bị lặp", "entry %llu: route %.*s/%s listed twice",
-					    (unsigned long long)index, (int)name->via.str.size,
-					    name->via.str.ptr, channel_names[ch]);
+				return fail(a, "tuyến bị lặp",
+				            "entry %llu: route %.*s/%s listed twice",
+				            (unsigned long long)index, (int)name->via.str.size,
+				            name->via.str.ptr, channel_names[ch]);
 		}
 		if (a->names_len + name->via.str.size > UINT32_MAX)
-			return fail(a, "nhật ký quá lớn", "entry %llu: too many recipients in the log",
-				    (unsigned long long)index);
+			return fail(a, "nhật ký quá lớn",
+			            "entry %llu: too many recipients in the log",
+			            (unsigned long long)index);
 		if (a->names_len + name->via.str.size > a->names_cap) {
 			a->names_cap = a->names_cap ? 2 * a->names_cap : 1 << 16;
 			while (a->names_len + name->via.str.size > a->names_cap)
@@ -569,7 +580,7 @@ static int check_accept(struct audit *a, uint64_t index, const msgpack_object *m
 
 /* Decodes entry index strictly and checks what it says against what came before. */
 static int check_entry(struct audit *a, uint64_t index, const unsigned char *data, size_t len,
-		       const tlog_hash leaf)
+                       const tlog_hash leaf)
 {
 	char ebuf[ERRBUF_MAX];
 	msgpack_object m;
@@ -593,36 +604,42 @@ static int check_entry(struct audit *a, uint64_t index, const unsigned char *dat
 	msgpack_zone_clear(&a->zone);
 	if (mpack_decode(data, len, 4, &a->zone, &m, ebuf, sizeof ebuf) != 0)
 		return fail(a, "mục không giải mã được", "entry %llu: not a msgpack entry: %s",
-			    (unsigned long long)index, ebuf);
+		            (unsigned long long)index, ebuf);
 	/* Canonical encoding: msgpack-c re-encodes it to the very same bytes. */
 	a->repack.size = 0;
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &a->repack, msgpack_sbuffer_write);
 	if (msgpack_pack_object(&pk, m) != 0 || a->repack.size != len ||
 	    memcmp(a->repack.data, data, len) != 0)
-		return fail(a, "mục không ở dạng chuẩn", "entry %llu: not in canonical msgpack encoding",
-			    (unsigned long long)index);
-	if (m.type != MSGPACK_OBJECT_MAP || m.via.map.size < 4 || !str_is(&m.via.map.ptr[0].key, "t") ||
+		return fail(a, "mục không ở dạng chuẩn",
+		            "entry %llu: not in canonical msgpack encoding",
+		            (unsigned long long)index);
+	if (m.type != MSGPACK_OBJECT_MAP || m.via.map.size < 4 ||
+	    !str_is(&m.via.map.ptr[0].key, "t") ||
 	    m.via.map.ptr[0].val.type != MSGPACK_OBJECT_STR || !str_is(&m.via.map.ptr[1].key, "i"))
-		return fail(a, "mục sai cấu trúc", "entry %llu: not a map starting with \"t\" and \"i\"",
-			    (unsigned long long)index);
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: not a map starting with \"t\" and \"i\"",
+		            (unsigned long long)index);
 	const msgpack_object *type = &m.via.map.ptr[0].val, *idobj = &m.via.map.ptr[1].val;
 	uint8_t id[16];
 	if (idobj->type != MSGPACK_OBJECT_STR ||
 	    hex_id(idobj->via.str.ptr, idobj->via.str.size, id) != 0)
-		return fail(a, "mục sai cấu trúc", "entry %llu: \"i\" is not 32 lowercase hex digits",
-			    (unsigned long long)index);
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: \"i\" is not 32 lowercase hex digits",
+		            (unsigned long long)index);
 	/* "at" is the last key of every kind of entry */
-	const msgpack_object_kv *last = &m.via.map.ptr[str_is(type, "accept") ? m.via.map.size - 2
-									     : m.via.map.size - 1];
+	const msgpack_object_kv *last =
+	    &m.via.map.ptr[str_is(type, "accept") ? m.via.map.size - 2 : m.via.map.size - 1];
 	if (!str_is(&last->key, "at") || last->val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return fail(a, "mục sai cấu trúc", "entry %llu: \"at\" missing or not an unsigned integer",
-			    (unsigned long long)index);
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: \"at\" missing or not an unsigned integer",
+		            (unsigned long long)index);
 	uint64_t at = last->val.via.u64;
 	if (at < a->last_at)
-		return fail(a, "thời gian đi lùi", "entry %llu: time goes backwards (%llu ms after %llu ms)",
-			    (unsigned long long)index, (unsigned long long)at,
-			    (unsigned long long)a->last_at);
+		return fail(a, "thời gian đi lùi",
+		            "entry %llu: time goes backwards (%llu ms after %llu ms)",
+		            (unsigned long long)index, (unsigned long long)at,
+		            (unsigned long long)a->last_at);
 	a->last_at = at;
 
 	if (str_is(type, "accept"))
@@ -630,11 +647,11 @@ static int check_entry(struct audit *a, uint64_t index, const unsigned char *dat
 
 	/* attempt, dlr and ack: the keys of each kind, in order */
 	static const char *const keys[3][7] = {{"t", "i", "r", "c", "o", "n", "at"},
-					       {"t", "i", "r", "c", "o", "at"},
-					       {"t", "i", "r", "at"}};
+	                                       {"t", "i", "r", "c", "o", "at"},
+	                                       {"t", "i", "r", "at"}};
 	static const size_t nkeys[3] = {7, 6, 4};
 	static const char *const key_lists[3] = {"t, i, r, c, o, n, at", "t, i, r, c, o, at",
-						 "t, i, r, at"};
+	                                         "t, i, r, at"};
 	enum { KIND_ATTEMPT, KIND_DLR, KIND_ACK } k;
 	static const char *const kinds[3] = {"attempt", "dlr", "ack"};
 	if (str_is(type, "attempt"))
@@ -645,51 +662,58 @@ static int check_entry(struct audit *a, uint64_t index, const unsigned char *dat
 		k = KIND_ACK;
 	else
 		return fail(a, "loại mục không biết", "entry %llu: unknown entry type \"%.*s\"",
-			    (unsigned long long)index,
-			    (int)(type->via.str.size > 32 ? 32 : type->via.str.size), type->via.str.ptr);
+		            (unsigned long long)index,
+		            (int)(type->via.str.size > 32 ? 32 : type->via.str.size),
+		            type->via.str.ptr);
 	const char *kind = kinds[k];
 	if (!keys_are(&m, keys[k], nkeys[k]))
-		return fail(a, "mục sai cấu trúc", "entry %llu: %s entry keys are not %s in this order",
-			    (unsigned long long)index, kind, key_lists[k]);
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: %s entry keys are not %s in this order",
+		            (unsigned long long)index, kind, key_lists[k]);
 	const msgpack_object_kv *kv = m.via.map.ptr;
 	const msgpack_object *rcpt = &kv[2].val, *chan = NULL, *outc = NULL;
 	int ch = -1, oc = OUT_NONE;
 	uint64_t n = 0;
 	if (!str_ok(rcpt, FIELD_MAX, false))
 		return fail(a, "mục sai cấu trúc", "entry %llu: \"r\" is not a recipient id",
-			    (unsigned long long)index);
+		            (unsigned long long)index);
 	if (k != KIND_ACK) {
 		chan = &kv[3].val;
 		outc = &kv[4].val;
 		if ((ch = channel_of(chan)) < 0)
-			return fail(a, "mục sai cấu trúc", "entry %llu: \"c\" is not email, sms or webhook",
-				    (unsigned long long)index);
+			return fail(a, "mục sai cấu trúc",
+			            "entry %llu: \"c\" is not email, sms or webhook",
+			            (unsigned long long)index);
 		if (k == KIND_ATTEMPT) {
 			if ((oc = outcome_of(outc)) < 0)
 				return fail(a, "mục sai cấu trúc",
-					    "entry %llu: \"o\" is not delivered, deferred, failed or undeliverable",
-					    (unsigned long long)index);
+				            "entry %llu: \"o\" is not delivered, deferred, failed "
+				            "or undeliverable",
+				            (unsigned long long)index);
 			if (kv[5].val.type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-				return fail(a, "mục sai cấu trúc", "entry %llu: \"n\" is not an unsigned integer",
-					    (unsigned long long)index);
+				return fail(a, "mục sai cấu trúc",
+				            "entry %llu: \"n\" is not an unsigned integer",
+				            (unsigned long long)index);
 			n = kv[5].val.via.u64;
 		} else if (!str_ok(outc, FIELD_MAX, false)) {
 			return fail(a, "mục sai cấu trúc", "entry %llu: \"o\" is not a string",
-				    (unsigned long long)index);
+			            (unsigned long long)index);
 		}
 	}
 	struct report *r = report_find(a, id);
 	if (r == NULL)
-		return fail(a, "mục trước khi tiếp nhận",
-			    "entry %llu: %s for report %.*s, which was not accepted earlier in the log",
-			    (unsigned long long)index, kind, (int)idobj->via.str.size, idobj->via.str.ptr);
+		return fail(
+		    a, "mục trước khi tiếp nhận",
+		    "entry %llu: %s for report %.*s, which was not accepted earlier in the log",
+		    (unsigned long long)index, kind, (int)idobj->via.str.size, idobj->via.str.ptr);
 	struct route *ro = route_find(a, r, rcpt, ch);
 	if (ro == NULL)
-		return fail(a, "người nhận không được định tuyến",
-			    "entry %llu: %s names %.*s%s%s, which report %.*s (entry %llu) did not route",
-			    (unsigned long long)index, kind, (int)rcpt->via.str.size, rcpt->via.str.ptr,
-			    ch >= 0 ? "/" : "", ch >= 0 ? channel_names[ch] : "", (int)idobj->via.str.size,
-			    idobj->via.str.ptr, (unsigned long long)r->index);
+		return fail(
+		    a, "người nhận không được định tuyến",
+		    "entry %llu: %s names %.*s%s%s, which report %.*s (entry %llu) did not route",
+		    (unsigned long long)index, kind, (int)rcpt->via.str.size, rcpt->via.str.ptr,
+		    ch >= 0 ? "/" : "", ch >= 0 ? channel_names[ch] : "", (int)idobj->via.str.size,
+		    idobj->via.str.ptr, (unsigned long long)r->index);
 	if (k == KIND_ATTEMPT) {
 		if (oc == OUT_DELIVERED && ro->delivered_at == 0)
 			ro->delivered_at = at ? at : 1;
@@ -711,7 +735,7 @@ static int check_entry(struct audit *a, uint64_t index, const unsigned char *dat
  * 0, 1 when missing, -1 on a read error (reason in err).
  */
 static int fetch_tile(struct audit *a, int level, uint64_t index, unsigned width, size_t max,
-		      unsigned char **out, size_t *len, bool *full, char *err, size_t errlen)
+                      unsigned char **out, size_t *len, bool *full, char *err, size_t errlen)
 {
 	char path[TLOG_TILE_PATH_MAX];
 	tlog_tile_path(path, sizeof path, level, index, width);
@@ -750,26 +774,29 @@ static int compare_upper(struct audit *a, unsigned level, uint64_t index, unsign
 	bool full;
 	tile_name(name, sizeof name, level, index, width);
 	int rc = fetch_tile(a, (int)level, index, width, TLOG_TILE_BYTES, &data, &len, &full, ebuf,
-			    sizeof ebuf);
+	                    sizeof ebuf);
 	if (rc == 1)
 		return fail(a, "thiếu ô", "tile %s is missing", name);
 	if (rc != 0)
 		return sysfail(a, "tile %s: %s", name, ebuf);
 	if (!tile_size_ok(len, width, full)) {
 		free(data);
-		return fail(a, "ô sai kích thước", "tile %s is %zu bytes, not %u hashes", name, len, width);
+		return fail(a, "ô sai kích thước", "tile %s is %zu bytes, not %u hashes", name, len,
+		            width);
 	}
 	for (unsigned j = 0; j < width; j++) {
-		if (memcmp(data + (size_t)j * TLOG_HASH_SIZE, a->upper[level][j], TLOG_HASH_SIZE) != 0) {
+		if (memcmp(data + (size_t)j * TLOG_HASH_SIZE, a->upper[level][j], TLOG_HASH_SIZE) !=
+		    0) {
 			free(data);
 			return fail(a, "ô không khớp các mục",
-				    "tile %s: hash %u does not match the hash rebuilt from entries "
-				    "%llu..%llu",
-				    name, j,
-				    (unsigned long long)((index * TLOG_TILE_WIDTH + j)
-							 << (TLOG_TILE_HEIGHT * level)),
-				    (unsigned long long)(((index * TLOG_TILE_WIDTH + j + 1)
-							  << (TLOG_TILE_HEIGHT * level)) - 1));
+			            "tile %s: hash %u does not match the hash rebuilt from entries "
+			            "%llu..%llu",
+			            name, j,
+			            (unsigned long long)((index * TLOG_TILE_WIDTH + j)
+			                                 << (TLOG_TILE_HEIGHT * level)),
+			            (unsigned long long)(((index * TLOG_TILE_WIDTH + j + 1)
+			                                  << (TLOG_TILE_HEIGHT * level)) -
+			                                 1));
 		}
 	}
 	free(data);
@@ -780,7 +807,8 @@ static void root_mismatch(struct audit *a, const struct target *t)
 {
 	if (t->what == TARGET_STATE)
 		fail(a, "nhật ký bị viết lại hoặc rẽ nhánh",
-		     "checkpoint %llu is not consistent with state file checkpoint %llu: the entries "
+		     "checkpoint %llu is not consistent with state file checkpoint %llu: the "
+		     "entries "
 		     "no longer produce the root seen before (the log was rewritten or forked)",
 		     (unsigned long long)a->cp.size, (unsigned long long)t->size);
 	else
@@ -844,16 +872,16 @@ static int rebuild(struct audit *a)
 	}
 	for (uint64_t n = 0; n < ntiles; n++) {
 		unsigned width = n + 1 < ntiles || size % TLOG_TILE_WIDTH == 0
-					 ? TLOG_TILE_WIDTH
-					 : (unsigned)(size % TLOG_TILE_WIDTH);
+		                     ? TLOG_TILE_WIDTH
+		                     : (unsigned)(size % TLOG_TILE_WIDTH);
 		unsigned char *bundle = NULL, *tile = NULL;
 		size_t blen, tlen;
 		bool bfull, tfull;
 		int rc = -1;
 		tile_name(name, sizeof name, 0, n, width);
 		tlog_tile_path(bname, sizeof bname, TLOG_LEVEL_ENTRIES, n, width);
-		int got = fetch_tile(a, TLOG_LEVEL_ENTRIES, n, width, TLOG_BUNDLE_MAX, &bundle, &blen,
-				     &bfull, ebuf, sizeof ebuf);
+		int got = fetch_tile(a, TLOG_LEVEL_ENTRIES, n, width, TLOG_BUNDLE_MAX, &bundle,
+		                     &blen, &bfull, ebuf, sizeof ebuf);
 		if (got == 1) {
 			fail(a, "thiếu gói mục", "entries %llu..%llu: %s",
 			     (unsigned long long)(n * TLOG_TILE_WIDTH),
@@ -865,7 +893,7 @@ static int rebuild(struct audit *a)
 			goto next;
 		}
 		got = fetch_tile(a, 0, n, width, TLOG_TILE_BYTES, &tile, &tlen, &tfull, ebuf,
-				 sizeof ebuf);
+		                 sizeof ebuf);
 		if (got == 1) {
 			fail(a, "thiếu ô", "tile %s is missing", name);
 			goto next;
@@ -875,13 +903,13 @@ static int rebuild(struct audit *a)
 			goto next;
 		}
 		if (!tile_size_ok(tlen, width, tfull)) {
-			fail(a, "ô sai kích thước", "tile %s is %zu bytes, not %u hashes", name, tlen,
-			     tfull ? TLOG_TILE_WIDTH : width);
+			fail(a, "ô sai kích thước", "tile %s is %zu bytes, not %u hashes", name,
+			     tlen, tfull ? TLOG_TILE_WIDTH : width);
 			goto next;
 		}
 		/* The bundle holds exactly width entries; a full one standing in holds more. */
 		if (tlog_bundle_split(bundle, blen, bfull ? TLOG_TILE_WIDTH : width, 1, ents, lens,
-				      &count, ebuf, sizeof ebuf) != 0) {
+		                      &count, ebuf, sizeof ebuf) != 0) {
 			fail(a, "gói mục hỏng", "%s: %s", bname + 5, ebuf);
 			goto next;
 		}
@@ -895,11 +923,12 @@ static int rebuild(struct audit *a)
 				     (unsigned long long)index, name, j);
 				goto next;
 			}
-			if (check_entry(a, index, ents[j], lens[j], leaf) != 0 || push_leaf(a, leaf) != 0)
+			if (check_entry(a, index, ents[j], lens[j], leaf) != 0 ||
+			    push_leaf(a, leaf) != 0)
 				goto next;
 		}
 		rc = 0;
-next:
+	next:
 		free(bundle);
 		free(tile);
 		if (rc != 0)
@@ -915,14 +944,14 @@ next:
 	tlog_frontier_root(&a->fr, root);
 	if (memcmp(root, a->cp.root, TLOG_HASH_SIZE) != 0)
 		return fail(a, "gốc cây không khớp checkpoint",
-			    "the entries do not produce the root signed in checkpoint %llu",
-			    (unsigned long long)size);
+		            "the entries do not produce the root signed in checkpoint %llu",
+		            (unsigned long long)size);
 	return 0;
 }
 
 /* tlog_tile_fetch over the (already verified) tiles of the checkpoint's tree. */
 static int audit_fetch(void *ctx, unsigned level, uint64_t index, unsigned need, tlog_hash *hashes,
-		       unsigned *width, char *err, size_t errlen)
+                       unsigned *width, char *err, size_t errlen)
 {
 	struct audit *a = ctx;
 	unsigned char *data;
@@ -932,14 +961,15 @@ static int audit_fetch(void *ctx, unsigned level, uint64_t index, unsigned need,
 	unsigned w = index < nfull ? TLOG_TILE_WIDTH : tlog_tile_partial_width(a->cp.size, level);
 	if (level >= TLOG_TILE_LEVELS || index > nfull || w < need)
 		return seterr(err, errlen, "tile %u/%llu is beyond the tree", level,
-			      (unsigned long long)index);
-	int rc = fetch_tile(a, (int)level, index, w, TLOG_TILE_BYTES, &data, &len, &full, err, errlen);
+		              (unsigned long long)index);
+	int rc =
+	    fetch_tile(a, (int)level, index, w, TLOG_TILE_BYTES, &data, &len, &full, err, errlen);
 	if (rc != 0)
 		return -1;
 	if (!tile_size_ok(len, w, full)) {
 		free(data);
 		return seterr(err, errlen, "tile %u/%llu has the wrong size", level,
-			      (unsigned long long)index);
+		              (unsigned long long)index);
 	}
 	memcpy(hashes, data, (size_t)w * TLOG_HASH_SIZE);
 	free(data);
@@ -955,23 +985,24 @@ static int check_proofs(struct audit *a, struct tlog_tilecache *cache)
 	size_t count;
 	for (size_t i = 0; i + 1 < a->nkept; i++) {
 		const struct target *x = &a->kept[i], *y = &a->kept[i + 1];
-		if (tlog_prove_consistency(tlog_tilecache_read, cache, x->size, y->size, proof, &count,
-					   ebuf, sizeof ebuf) != 0 ||
+		if (tlog_prove_consistency(tlog_tilecache_read, cache, x->size, y->size, proof,
+		                           &count, ebuf, sizeof ebuf) != 0 ||
 		    tlog_verify_consistency(x->size, y->size, x->root, y->root, proof, count, ebuf,
-					    sizeof ebuf) != 0)
+		                            sizeof ebuf) != 0)
 			return fail(a, "hai checkpoint không nhất quán",
-				    "kept checkpoints %llu and %llu are not consistent: %s",
-				    (unsigned long long)x->size, (unsigned long long)y->size, ebuf);
+			            "kept checkpoints %llu and %llu are not consistent: %s",
+			            (unsigned long long)x->size, (unsigned long long)y->size, ebuf);
 	}
 	if (a->have_state) {
-		if (tlog_prove_consistency(tlog_tilecache_read, cache, a->state.size, a->cp.size, proof,
-					   &count, ebuf, sizeof ebuf) != 0 ||
-		    tlog_verify_consistency(a->state.size, a->cp.size, a->state.root, a->cp.root, proof,
-					    count, ebuf, sizeof ebuf) != 0)
-			return fail(a, "không nhất quán với lần kiểm tra trước",
-				    "checkpoint %llu is not consistent with state file checkpoint %llu: %s",
-				    (unsigned long long)a->cp.size, (unsigned long long)a->state.size,
-				    ebuf);
+		if (tlog_prove_consistency(tlog_tilecache_read, cache, a->state.size, a->cp.size,
+		                           proof, &count, ebuf, sizeof ebuf) != 0 ||
+		    tlog_verify_consistency(a->state.size, a->cp.size, a->state.root, a->cp.root,
+		                            proof, count, ebuf, sizeof ebuf) != 0)
+			return fail(
+			    a, "không nhất quán với lần kiểm tra trước",
+			    "checkpoint %llu is not consistent with state file checkpoint %llu: %s",
+			    (unsigned long long)a->cp.size, (unsigned long long)a->state.size,
+			    ebuf);
 	}
 	return 0;
 }
@@ -1028,7 +1059,8 @@ static int list_kept(struct audit *a, uint64_t **sizes, size_t *n, char *err, si
 				continue; /* ".", "..", temporary files */
 			if (*n == KEPT_MAX) {
 				closedir(d);
-				return seterr(err, errlen, "more than %zu kept checkpoints", KEPT_MAX);
+				return seterr(err, errlen, "more than %zu kept checkpoints",
+				              KEPT_MAX);
 			}
 			if (*n == cap) {
 				cap = cap ? 2 * cap : 256;
@@ -1053,8 +1085,9 @@ static int list_kept(struct audit *a, uint64_t **sizes, size_t *n, char *err, si
 			uint64_t v;
 			if (l > 0 && !canonical_size(p, l, &v)) {
 				free(data);
-				return seterr(err, errlen, "checkpoints/ listing: bad line \"%.*s\"",
-					      (int)(l > 40 ? 40 : l), p);
+				return seterr(err, errlen,
+				              "checkpoints/ listing: bad line \"%.*s\"",
+				              (int)(l > 40 ? 40 : l), p);
 			}
 			if (l > 0) {
 				if (*n == cap) {
@@ -1117,7 +1150,8 @@ static int load_kept(struct audit *a)
 		}
 		if (c.size == a->cp.size && memcmp(c.root, a->cp.root, TLOG_HASH_SIZE) != 0) {
 			fail(a, "nhật ký rẽ nhánh",
-			     "kept checkpoint %llu and checkpoint %llu have different roots: the log "
+			     "kept checkpoint %llu and checkpoint %llu have different roots: the "
+			     "log "
 			     "was forked",
 			     (unsigned long long)c.size, (unsigned long long)a->cp.size);
 			free(sizes);
@@ -1155,7 +1189,8 @@ static int load_kept(struct audit *a)
 		}
 		if (memcmp(c.root, a->state.root, TLOG_HASH_SIZE) != 0) {
 			fail(a, "nhật ký rẽ nhánh",
-			     "kept checkpoint %llu and the state file's checkpoint %llu have different "
+			     "kept checkpoint %llu and the state file's checkpoint %llu have "
+			     "different "
 			     "roots: the log was forked",
 			     (unsigned long long)c.size, (unsigned long long)a->state.size);
 			return 1;
@@ -1168,7 +1203,8 @@ static int load_kept(struct audit *a)
 	if (a->nkept > 0 && a->kept[a->nkept - 1].size > a->cp.size) {
 		fail(a, "nhật ký bị quay lui",
 		     "checkpoint %llu is older than kept checkpoint %llu: the log was rolled back",
-		     (unsigned long long)a->cp.size, (unsigned long long)a->kept[a->nkept - 1].size);
+		     (unsigned long long)a->cp.size,
+		     (unsigned long long)a->kept[a->nkept - 1].size);
 		return 1;
 	}
 	/* A static copy must keep the checkpoint it serves (the relay keeps every one it signs). */
@@ -1201,7 +1237,7 @@ static int show_report(struct audit *a, const char *id, struct tlog_tilecache *c
 		format_time(when, sizeof when, s->at);
 		if (strcmp(s->type, "attempt") == 0)
 			snprintf(outcome, sizeof outcome, "%s (lần / attempt %llu)", s->o,
-				 (unsigned long long)s->n);
+			         (unsigned long long)s->n);
 		else if (strcmp(s->type, "dlr") == 0)
 			snprintf(outcome, sizeof outcome, "báo cáo giao / DLR: %s", s->o);
 		else
@@ -1232,13 +1268,14 @@ static int show_report(struct audit *a, const char *id, struct tlog_tilecache *c
 		tlog_hash proof[TLOG_PROOF_MAX];
 		size_t count;
 		const struct shown *s = &a->shown[i];
-		if (tlog_prove_inclusion(tlog_tilecache_read, cache, s->index, a->cp.size, proof, &count,
-					 ebuf, sizeof ebuf) != 0 ||
-		    tlog_verify_inclusion(s->index, a->cp.size, s->leaf, proof, count, a->cp.root, ebuf,
-					  sizeof ebuf) != 0)
+		if (tlog_prove_inclusion(tlog_tilecache_read, cache, s->index, a->cp.size, proof,
+		                         &count, ebuf, sizeof ebuf) != 0 ||
+		    tlog_verify_inclusion(s->index, a->cp.size, s->leaf, proof, count, a->cp.root,
+		                          ebuf, sizeof ebuf) != 0)
 			return fail(a, "bằng chứng bao gồm sai",
-				    "entry %llu: inclusion proof in checkpoint %llu fails: %s",
-				    (unsigned long long)s->index, (unsigned long long)a->cp.size, ebuf);
+			            "entry %llu: inclusion proof in checkpoint %llu fails: %s",
+			            (unsigned long long)s->index, (unsigned long long)a->cp.size,
+			            ebuf);
 	}
 	printf("  Bằng chứng bao gồm hợp lệ / inclusion proofs verified: %zu mục / entries in "
 	       "checkpoint %llu\n",
@@ -1248,7 +1285,8 @@ static int show_report(struct audit *a, const char *id, struct tlog_tilecache *c
 
 static int cmp_report_index(const void *x, const void *y)
 {
-	const struct report *p = *(const struct report *const *)x, *q = *(const struct report *const *)y;
+	const struct report *p = *(const struct report *const *)x,
+	                    *q = *(const struct report *const *)y;
 	return p->index < q->index ? -1 : p->index > q->index;
 }
 
@@ -1293,9 +1331,9 @@ static size_t check_deadline(struct audit *a, uint64_t deadline_ms)
 				       channel_names[ro->channel],
 				       (double)(ro->delivered_at - r->at) / 1000.0);
 			else
-				printf("    %.*s %s: chưa giao / not delivered (%s)\n", (int)ro->name_len,
-				       a->names + ro->name_off, channel_names[ro->channel],
-				       outcome_names[ro->best]);
+				printf("    %.*s %s: chưa giao / not delivered (%s)\n",
+				       (int)ro->name_len, a->names + ro->name_off,
+				       channel_names[ro->channel], outcome_names[ro->best]);
 		}
 		overdue++;
 	}
@@ -1325,7 +1363,8 @@ static int load_key(struct note_verifier *v, const char *arg)
 	int rc = note_verifier_parse(v, (char *)data, ebuf, sizeof ebuf);
 	free(data);
 	if (rc != 0)
-		fprintf(stderr, "khóa xác minh không hợp lệ / invalid verifier key in %s: %s\n", arg, ebuf);
+		fprintf(stderr, "khóa xác minh không hợp lệ / invalid verifier key in %s: %s\n",
+		        arg, ebuf);
 	return rc;
 }
 
@@ -1357,11 +1396,13 @@ static void audit_free(struct audit *a)
 
 int audit_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"log", required_argument, NULL, 'l'},   {"key", required_argument, NULL, 'k'},
-		{"state", required_argument, NULL, 's'}, {"report", required_argument, NULL, 'r'},
-		{"deadline", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"log", required_argument, NULL, 'l'},
+	                                     {"key", required_argument, NULL, 'k'},
+	                                     {"state", required_argument, NULL, 's'},
+	                                     {"report", required_argument, NULL, 'r'},
+	                                     {"deadline", required_argument, NULL, 'd'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *log = NULL, *key = NULL, *state_path = NULL, *report = NULL;
 	bool want_deadline = false;
 	uint64_t deadline_ms = 0;
@@ -1369,20 +1410,34 @@ int audit_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'l': log = optarg; break;
-		case 'k': key = optarg; break;
-		case 's': state_path = optarg; break;
-		case 'r': report = optarg; break;
+		case 'l':
+			log = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 's':
+			state_path = optarg;
+			break;
+		case 'r':
+			report = optarg;
+			break;
 		case 'd':
 			if (!parse_seconds(optarg, &deadline_ms)) {
-				fprintf(stderr, "--deadline: số giây không hợp lệ / not a number of seconds: %s\n",
-					optarg);
+				fprintf(stderr,
+				        "--deadline: số giây không hợp lệ / not a number of "
+				        "seconds: %s\n",
+				        optarg);
 				return 2;
 			}
 			want_deadline = true;
 			break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		default: fputs(USAGE, stderr); return 2;
+		case 'h':
+			fputs(USAGE, stdout);
+			return 0;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || log == NULL || key == NULL) {
@@ -1400,8 +1455,9 @@ int audit_main(int argc, char **argv)
 	msgpack_sbuffer_init(&a->repack);
 	if (report != NULL) {
 		if (hex_id(report, strlen(report), a->report_id) != 0) {
-			fprintf(stderr, "mã báo cáo phải là 32 ký tự hex thường / a report id is 32 "
-					"lowercase hex characters\n");
+			fprintf(stderr,
+			        "mã báo cáo phải là 32 ký tự hex thường / a report id is 32 "
+			        "lowercase hex characters\n");
 			goto out;
 		}
 		a->want_report = true;
@@ -1416,12 +1472,15 @@ int audit_main(int argc, char **argv)
 	/* 1. the checkpoint and its signature */
 	int got = source_get(&a->src, "checkpoint", NOTE_MAX_BYTES, &data, &len, ebuf, sizeof ebuf);
 	if (got != 0) {
-		fprintf(stderr, "Lỗi / error: không đọc được checkpoint / cannot read the checkpoint: %s\n",
-			got == 1 ? "checkpoint is missing" : ebuf);
+		fprintf(stderr,
+		        "Lỗi / error: không đọc được checkpoint / cannot read the checkpoint: %s\n",
+		        got == 1 ? "checkpoint is missing" : ebuf);
 		goto out;
 	}
-	if (note_checkpoint_open((const char *)data, len, &a->key, &a->cp, ebuf, sizeof ebuf) != 0) {
-		fail(a, "chữ ký checkpoint không hợp lệ", "checkpoint signature does not verify: %s", ebuf);
+	if (note_checkpoint_open((const char *)data, len, &a->key, &a->cp, ebuf, sizeof ebuf) !=
+	    0) {
+		fail(a, "chữ ký checkpoint không hợp lệ",
+		     "checkpoint signature does not verify: %s", ebuf);
 		rc = 1;
 		goto out;
 	}
@@ -1435,30 +1494,38 @@ int audit_main(int argc, char **argv)
 		size_t stlen;
 		struct stat sb;
 		if (stat(state_path, &sb) == 0) {
-			if (file_read_all(state_path, NOTE_MAX_BYTES, &st, &stlen, ebuf, sizeof ebuf) != 0) {
-				fprintf(stderr, "Lỗi / error: tệp trạng thái / state file: %s\n", ebuf);
+			if (file_read_all(state_path, NOTE_MAX_BYTES, &st, &stlen, ebuf,
+			                  sizeof ebuf) != 0) {
+				fprintf(stderr, "Lỗi / error: tệp trạng thái / state file: %s\n",
+				        ebuf);
 				goto out;
 			}
 			int bad = note_checkpoint_open((char *)st, stlen, &a->key, &a->state, ebuf,
-						       sizeof ebuf);
+			                               sizeof ebuf);
 			free(st);
 			if (bad) {
-				fprintf(stderr, "Lỗi / error: tệp trạng thái không hợp lệ / state file %s: %s\n",
-					state_path, ebuf);
+				fprintf(stderr,
+				        "Lỗi / error: tệp trạng thái không hợp lệ / state file %s: "
+				        "%s\n",
+				        state_path, ebuf);
 				goto out;
 			}
 			if (strcmp(a->state.origin, a->cp.origin) != 0) {
-				fprintf(stderr, "Lỗi / error: tệp trạng thái là của nhật ký khác / state file "
-						"is for origin \"%s\", the log is \"%s\"\n",
-					a->state.origin, a->cp.origin);
+				fprintf(
+				    stderr,
+				    "Lỗi / error: tệp trạng thái là của nhật ký khác / state file "
+				    "is for origin \"%s\", the log is \"%s\"\n",
+				    a->state.origin, a->cp.origin);
 				goto out;
 			}
 			a->have_state = true;
 			if (a->state.size > a->cp.size) {
 				fail(a, "nhật ký bị quay lui",
-				     "checkpoint %llu is not consistent with state file checkpoint %llu: "
+				     "checkpoint %llu is not consistent with state file checkpoint "
+				     "%llu: "
 				     "the log was rolled back",
-				     (unsigned long long)a->cp.size, (unsigned long long)a->state.size);
+				     (unsigned long long)a->cp.size,
+				     (unsigned long long)a->state.size);
 				rc = 1;
 				goto out;
 			}
@@ -1501,15 +1568,17 @@ int audit_main(int argc, char **argv)
 	       (unsigned long long)a->cp.size, a->nreports, a->nkept,
 	       a->have_listing ? "" : " (không có danh sách / no listing)");
 	char *root64 = b64_encode(a->cp.root, TLOG_HASH_SIZE);
-	printf("  checkpoint %llu, gốc / root %s, nguồn / origin %s\n", (unsigned long long)a->cp.size,
-	       root64, a->cp.origin);
+	printf("  checkpoint %llu, gốc / root %s, nguồn / origin %s\n",
+	       (unsigned long long)a->cp.size, root64, a->cp.origin);
 	free(root64);
 	if (a->legacy > 0)
-		printf("  %llu mục tiếp nhận kiểu cũ (tiêu đề 0x88) / legacy accept entries (0x88 map "
-		       "header, relays before 7cbe929)\n",
-		       (unsigned long long)a->legacy);
+		printf(
+		    "  %llu mục tiếp nhận kiểu cũ (tiêu đề 0x88) / legacy accept entries (0x88 map "
+		    "header, relays before 7cbe929)\n",
+		    (unsigned long long)a->legacy);
 	if (a->have_state)
-		printf("  nhất quán với lần trước / consistent with the last audit (checkpoint %llu)\n",
+		printf("  nhất quán với lần trước / consistent with the last audit (checkpoint "
+		       "%llu)\n",
 		       (unsigned long long)a->state.size);
 
 	/* 6. one report's history, with inclusion proofs */
@@ -1529,13 +1598,15 @@ int audit_main(int argc, char **argv)
 		size_t overdue = check_deadline(a, deadline_ms);
 		if (overdue > 0) {
 			fail(a, "có báo cáo không được giao đủ đúng hạn",
-			     "%zu report(s) were not delivered to every routed recipient within %.3f s",
+			     "%zu report(s) were not delivered to every routed recipient within "
+			     "%.3f s",
 			     overdue, (double)deadline_ms / 1000.0);
 			rc = 1;
 		} else {
-			printf("Mọi báo cáo đã giao đủ đúng hạn / every report was delivered to every "
-			       "route within %.3f s\n",
-			       (double)deadline_ms / 1000.0);
+			printf(
+			    "Mọi báo cáo đã giao đủ đúng hạn / every report was delivered to every "
+			    "route within %.3f s\n",
+			    (double)deadline_ms / 1000.0);
 		}
 	}
 out:

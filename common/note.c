@@ -58,8 +58,20 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 static int is_unicode_space(uint32_t c)
 {
 	switch (c) {
-	case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xa0:
-	case 0x1680: case 0x2028: case 0x2029: case 0x202f: case 0x205f: case 0x3000:
+	case '\t':
+	case '\n':
+	case '\v':
+	case '\f':
+	case '\r':
+	case ' ':
+	case 0x85:
+	case 0xa0:
+	case 0x1680:
+	case 0x2028:
+	case 0x2029:
+	case 0x202f:
+	case 0x205f:
+	case 0x3000:
 		return 1;
 	default:
 		return c >= 0x2000 && c <= 0x200a;
@@ -122,7 +134,7 @@ char *note_vkey(const char *name, const unsigned char pk[32])
 }
 
 int note_verifier_from_key(struct note_verifier *v, const char *name, const unsigned char pk[32],
-			   char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
 	size_t len = strlen(name);
 	if (!note_name_valid(name, len))
@@ -174,20 +186,21 @@ int note_verifier_parse(struct note_verifier *v, const char *vkey, char *err, si
 	v->keyid = note_keyid(v->name, v->pk);
 	if (v->keyid != id)
 		return seterr(err, errlen, "verifier key id %08x does not match the key (%08x)", id,
-			      v->keyid);
+		              v->keyid);
 	return 0;
 }
 
 int note_sign(const char *text, size_t textlen, const char *name, const unsigned char sk[64],
-	      char **out, size_t *outlen, char *err, size_t errlen)
+              char **out, size_t *outlen, char *err, size_t errlen)
 {
 	unsigned char sig[4 + crypto_sign_BYTES];
 	size_t nlen = strlen(name);
 	if (!note_name_valid(name, nlen))
 		return seterr(err, errlen, "invalid key name");
 	if (textlen == 0 || text[textlen - 1] != '\n' || !text_valid(text, textlen))
-		return seterr(err, errlen, "note text must be UTF-8 without control characters, "
-					   "ending in a newline");
+		return seterr(err, errlen,
+		              "note text must be UTF-8 without control characters, "
+		              "ending in a newline");
 	if (textlen > NOTE_MAX_BYTES / 2)
 		return seterr(err, errlen, "note text too long");
 	uint32_t id = note_keyid(name, sk + 32);
@@ -220,7 +233,7 @@ int note_sign(const char *text, size_t textlen, const char *name, const unsigned
 }
 
 int note_open(const char *msg, size_t len, const struct note_verifier *v, size_t *textlen,
-	      char *err, size_t errlen)
+              char *err, size_t errlen)
 {
 	if (len > NOTE_MAX_BYTES)
 		return seterr(err, errlen, "note larger than %d bytes", NOTE_MAX_BYTES);
@@ -239,7 +252,8 @@ int note_open(const char *msg, size_t len, const struct note_verifier *v, size_t
 	size_t tlen = split + 1;
 	const char *sigs = msg + split + 2, *end = msg + len;
 	if (sigs == end || end[-1] != '\n')
-		return seterr(err, errlen, "malformed note: signature block missing or unterminated");
+		return seterr(err, errlen,
+		              "malformed note: signature block missing or unterminated");
 
 	int nsigs = 0, verified = 0;
 	while (sigs < end) {
@@ -250,7 +264,8 @@ int note_open(const char *msg, size_t len, const struct note_verifier *v, size_t
 		const char *name = sigs + SIG_PREFIX_LEN;
 		const char *sp = memchr(name, ' ', (size_t)(eol - name));
 		if (sp == NULL)
-			return seterr(err, errlen, "malformed note: signature line without a space");
+			return seterr(err, errlen,
+			              "malformed note: signature line without a space");
 		size_t nlen = (size_t)(sp - name);
 		const char *b64 = sp + 1;
 		size_t b64len = (size_t)(eol - b64);
@@ -259,28 +274,31 @@ int note_open(const char *msg, size_t len, const struct note_verifier *v, size_t
 		if (!note_name_valid(name, nlen) || slen < 5)
 			return seterr(err, errlen, "malformed note: bad signature line");
 		if (++nsigs > NOTE_MAX_SIGS)
-			return seterr(err, errlen, "note has more than %d signatures", NOTE_MAX_SIGS);
+			return seterr(err, errlen, "note has more than %d signatures",
+			              NOTE_MAX_SIGS);
 		uint32_t id = ((uint32_t)sig[0] << 24) | ((uint32_t)sig[1] << 16) |
-			      ((uint32_t)sig[2] << 8) | sig[3];
+		              ((uint32_t)sig[2] << 8) | sig[3];
 		sigs = eol + 1;
 		if (nlen != strlen(v->name) || memcmp(name, v->name, nlen) != 0 || id != v->keyid)
 			continue; /* someone else's signature (a witness, a rotated key) */
 		if (verified)
 			continue; /* Go drops repeated signatures by one key */
 		if (slen != 4 + crypto_sign_BYTES ||
-		    crypto_sign_verify_detached(sig + 4, (const unsigned char *)msg, tlen, v->pk) != 0)
+		    crypto_sign_verify_detached(sig + 4, (const unsigned char *)msg, tlen, v->pk) !=
+		        0)
 			return seterr(err, errlen, "invalid signature for key %s+%08x", v->name,
-				      v->keyid);
+			              v->keyid);
 		verified = 1;
 	}
 	if (!verified)
-		return seterr(err, errlen, "note has no signature by key %s+%08x", v->name, v->keyid);
+		return seterr(err, errlen, "note has no signature by key %s+%08x", v->name,
+		              v->keyid);
 	*textlen = tlen;
 	return 0;
 }
 
 int note_checkpoint_format(const struct note_checkpoint *c, char *buf, size_t cap, size_t *len,
-			   char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
 	size_t olen = strnlen(c->origin, sizeof c->origin);
 	if (olen == 0 || olen > NOTE_NAME_MAX || !text_valid(c->origin, olen) ||
@@ -290,7 +308,7 @@ int note_checkpoint_format(const struct note_checkpoint *c, char *buf, size_t ca
 		return seterr(err, errlen, "tree size too large");
 	char *b64 = b64_encode(c->root, TLOG_HASH_SIZE);
 	int n = snprintf(buf, cap, "%s\n%llu\n%s\n%s", c->origin, (unsigned long long)c->size, b64,
-			 c->ext);
+	                 c->ext);
 	free(b64);
 	if (n < 0 || (size_t)n >= cap)
 		return seterr(err, errlen, "checkpoint text does not fit in %zu bytes", cap);
@@ -316,7 +334,7 @@ static int next_line(const char *text, size_t len, size_t *off, const char **lin
 }
 
 int note_checkpoint_parse(const char *text, size_t len, struct note_checkpoint *c, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	const char *line;
 	size_t llen, off = 0;
@@ -360,7 +378,8 @@ int note_checkpoint_parse(const char *text, size_t len, struct note_checkpoint *
 		tlog_hash empty;
 		tlog_hash_empty(empty);
 		if (memcmp(empty, c->root, TLOG_HASH_SIZE) != 0)
-			return seterr(err, errlen, "empty tree with a root other than SHA-256(\"\")");
+			return seterr(err, errlen,
+			              "empty tree with a root other than SHA-256(\"\")");
 	}
 	/* extension lines: non-empty, kept verbatim */
 	size_t ext_start = off;
@@ -370,13 +389,13 @@ int note_checkpoint_parse(const char *text, size_t len, struct note_checkpoint *
 	}
 	if (len - ext_start > NOTE_CHECKPOINT_EXT_MAX)
 		return seterr(err, errlen, "checkpoint extension lines longer than %d bytes",
-			      NOTE_CHECKPOINT_EXT_MAX);
+		              NOTE_CHECKPOINT_EXT_MAX);
 	memcpy(c->ext, text + ext_start, len - ext_start);
 	return 0;
 }
 
 int note_checkpoint_open(const char *msg, size_t len, const struct note_verifier *v,
-			 struct note_checkpoint *c, char *err, size_t errlen)
+                         struct note_checkpoint *c, char *err, size_t errlen)
 {
 	size_t tlen;
 	if (note_open(msg, len, v, &tlen, err, errlen) != 0)
@@ -385,8 +404,8 @@ int note_checkpoint_open(const char *msg, size_t len, const struct note_verifier
 }
 
 int note_checkpoint_sign(const struct note_checkpoint *c, const char *name,
-			 const unsigned char sk[64], char **out, size_t *outlen, char *err,
-			 size_t errlen)
+                         const unsigned char sk[64], char **out, size_t *outlen, char *err,
+                         size_t errlen)
 {
 	char text[NOTE_NAME_MAX + NOTE_CHECKPOINT_EXT_MAX + 96];
 	size_t len;

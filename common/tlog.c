@@ -58,21 +58,21 @@ static int is_pow2(uint64_t n)
 
 /* MTH(D[lo:hi]) for lo a multiple of the smallest power of two >= hi - lo (always so here). */
 static int subtree_hash(tlog_hash_reader rd, void *ctx, uint64_t lo, uint64_t hi, tlog_hash out,
-			char *err, size_t errlen)
+                        char *err, size_t errlen)
 {
 	tlog_hash parts[64];
 	unsigned n = 0;
 	uint64_t pos = lo, len = hi - lo;
 	if (hi <= lo)
 		return seterr(err, errlen, "empty subtree [%llu, %llu)", (unsigned long long)lo,
-			      (unsigned long long)hi);
+		              (unsigned long long)hi);
 	for (int b = 63; b >= 0; b--) {
 		uint64_t bit = (uint64_t)1 << b;
 		if (!(len & bit))
 			continue;
 		if (pos & (bit - 1))
 			return seterr(err, errlen, "unaligned subtree [%llu, %llu)",
-				      (unsigned long long)lo, (unsigned long long)hi);
+			              (unsigned long long)lo, (unsigned long long)hi);
 		if (rd(ctx, (unsigned)b, pos >> b, parts[n], err, errlen) != 0)
 			return -1;
 		n++;
@@ -85,7 +85,7 @@ static int subtree_hash(tlog_hash_reader rd, void *ctx, uint64_t lo, uint64_t hi
 }
 
 int tlog_tree_root(tlog_hash_reader rd, void *ctx, uint64_t size, tlog_hash out, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	if (size == 0) {
 		tlog_hash_empty(out);
@@ -107,7 +107,7 @@ static void reverse_hashes(tlog_hash *h, size_t n)
 }
 
 int tlog_prove_inclusion(tlog_hash_reader rd, void *ctx, uint64_t index, uint64_t size,
-			 tlog_hash *out, size_t *count, char *err, size_t errlen)
+                         tlog_hash *out, size_t *count, char *err, size_t errlen)
 {
 	uint64_t lo = 0, hi = size;
 	size_t n = 0;
@@ -115,7 +115,7 @@ int tlog_prove_inclusion(tlog_hash_reader rd, void *ctx, uint64_t index, uint64_
 		return seterr(err, errlen, "tree size %llu too large", (unsigned long long)size);
 	if (index >= size)
 		return seterr(err, errlen, "index %llu is outside the tree of size %llu",
-			      (unsigned long long)index, (unsigned long long)size);
+		              (unsigned long long)index, (unsigned long long)size);
 	/* Walk down from the root; the path lists siblings bottom-up, so reverse at the end. */
 	while (hi - lo > 1) {
 		uint64_t k = split_point(hi - lo);
@@ -137,7 +137,7 @@ int tlog_prove_inclusion(tlog_hash_reader rd, void *ctx, uint64_t index, uint64_
 }
 
 int tlog_prove_consistency(tlog_hash_reader rd, void *ctx, uint64_t old_size, uint64_t new_size,
-			   tlog_hash *out, size_t *count, char *err, size_t errlen)
+                           tlog_hash *out, size_t *count, char *err, size_t errlen)
 {
 	uint64_t lo = 0, hi = new_size, m = old_size;
 	int complete = 1;
@@ -145,10 +145,11 @@ int tlog_prove_consistency(tlog_hash_reader rd, void *ctx, uint64_t old_size, ui
 	tlog_hash base;
 	int have_base = 0;
 	if (new_size > TLOG_SIZE_MAX)
-		return seterr(err, errlen, "tree size %llu too large", (unsigned long long)new_size);
+		return seterr(err, errlen, "tree size %llu too large",
+		              (unsigned long long)new_size);
 	if (old_size > new_size)
 		return seterr(err, errlen, "old size %llu is larger than new size %llu",
-			      (unsigned long long)old_size, (unsigned long long)new_size);
+		              (unsigned long long)old_size, (unsigned long long)new_size);
 	*count = 0;
 	if (old_size == 0 || old_size == new_size)
 		return 0;
@@ -188,15 +189,15 @@ int tlog_prove_consistency(tlog_hash_reader rd, void *ctx, uint64_t old_size, ui
 }
 
 int tlog_verify_inclusion(uint64_t index, uint64_t size, const tlog_hash leaf,
-			  const tlog_hash *proof, size_t count, const tlog_hash root, char *err,
-			  size_t errlen)
+                          const tlog_hash *proof, size_t count, const tlog_hash root, char *err,
+                          size_t errlen)
 {
 	if (index >= size)
 		return seterr(err, errlen, "index %llu is outside the tree of size %llu",
-			      (unsigned long long)index, (unsigned long long)size);
+		              (unsigned long long)index, (unsigned long long)size);
 	if (count > TLOG_PROOF_MAX)
 		return seterr(err, errlen, "inclusion proof has %zu hashes, more than %d", count,
-			      TLOG_PROOF_MAX);
+		              TLOG_PROOF_MAX);
 	uint64_t fn = index, sn = size - 1;
 	tlog_hash r;
 	memcpy(r, leaf, TLOG_HASH_SIZE);
@@ -223,30 +224,32 @@ int tlog_verify_inclusion(uint64_t index, uint64_t size, const tlog_hash leaf,
 }
 
 int tlog_verify_consistency(uint64_t old_size, uint64_t new_size, const tlog_hash old_root,
-			    const tlog_hash new_root, const tlog_hash *proof, size_t count,
-			    char *err, size_t errlen)
+                            const tlog_hash new_root, const tlog_hash *proof, size_t count,
+                            char *err, size_t errlen)
 {
 	if (old_size > new_size)
 		return seterr(err, errlen, "old size %llu is larger than new size %llu",
-			      (unsigned long long)old_size, (unsigned long long)new_size);
+		              (unsigned long long)old_size, (unsigned long long)new_size);
 	if (count > TLOG_PROOF_MAX)
 		return seterr(err, errlen, "consistency proof has %zu hashes, more than %d", count,
-			      TLOG_PROOF_MAX);
+		              TLOG_PROOF_MAX);
 	if (old_size == 0) {
 		tlog_hash empty;
 		tlog_hash_empty(empty);
 		if (count != 0)
-			return seterr(err, errlen, "consistency proof from the empty tree must be empty");
+			return seterr(err, errlen,
+			              "consistency proof from the empty tree must be empty");
 		if (sodium_memcmp(old_root, empty, TLOG_HASH_SIZE) != 0)
 			return seterr(err, errlen, "root of the empty tree is not SHA-256(\"\")");
 		return 0;
 	}
 	if (old_size == new_size) {
 		if (count != 0)
-			return seterr(err, errlen, "consistency proof between equal sizes must be empty");
+			return seterr(err, errlen,
+			              "consistency proof between equal sizes must be empty");
 		if (sodium_memcmp(old_root, new_root, TLOG_HASH_SIZE) != 0)
 			return seterr(err, errlen, "two trees of size %llu have different roots",
-				      (unsigned long long)old_size);
+			              (unsigned long long)old_size);
 		return 0;
 	}
 	if (count == 0)
@@ -335,12 +338,12 @@ uint64_t tlog_memtree_size(const struct tlog_memtree *t)
 }
 
 int tlog_memtree_read(void *ctx, unsigned level, uint64_t index, tlog_hash out, char *err,
-		      size_t errlen)
+                      size_t errlen)
 {
 	const struct tlog_memtree *t = ctx;
 	if (level >= t->levels || index >= t->count[level])
 		return seterr(err, errlen, "no hash at level %u index %llu", level,
-			      (unsigned long long)index);
+		              (unsigned long long)index);
 	memcpy(out, t->level[level][index], TLOG_HASH_SIZE);
 	return 0;
 }
@@ -357,7 +360,7 @@ void tlog_memtree_free(struct tlog_memtree *t)
 /* ---- frontier ---- */
 
 void tlog_frontier_init(struct tlog_frontier *f,
-			int (*on_subtree)(void *, unsigned, uint64_t, const tlog_hash), void *ctx)
+                        int (*on_subtree)(void *, unsigned, uint64_t, const tlog_hash), void *ctx)
 {
 	memset(f, 0, sizeof *f);
 	f->on_subtree = on_subtree;
@@ -566,7 +569,7 @@ static void slot_expand(struct tile_slot *s)
 }
 
 int tlog_tilecache_read(void *ctx, unsigned level, uint64_t index, tlog_hash out, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	struct tlog_tilecache *c = ctx;
 	if (level >= 64)
@@ -584,7 +587,7 @@ int tlog_tilecache_read(void *ctx, unsigned level, uint64_t index, tlog_hash out
 			return -1;
 		if (width < need || width > TLOG_TILE_WIDTH)
 			return seterr(err, errlen, "tile %u/%llu has %u hashes, %u needed", t,
-				      (unsigned long long)tile, width, need);
+			              (unsigned long long)tile, width, need);
 		s->level = t;
 		s->index = tile;
 		s->width = width;
@@ -621,8 +624,8 @@ size_t tlog_bundle_put(unsigned char *out, const unsigned char *entry, size_t le
 }
 
 int tlog_bundle_split(const unsigned char *data, size_t len, size_t max, int exact,
-		      const unsigned char **entries, size_t *lens, size_t *count, char *err,
-		      size_t errlen)
+                      const unsigned char **entries, size_t *lens, size_t *count, char *err,
+                      size_t errlen)
 {
 	size_t off = 0, n = 0;
 	while (n < max && off < len) {
@@ -632,7 +635,7 @@ int tlog_bundle_split(const unsigned char *data, size_t len, size_t max, int exa
 		off += 2;
 		if (len - off < l)
 			return seterr(err, errlen, "entry %zu: %zu bytes announced, %zu left", n, l,
-				      len - off);
+			              len - off);
 		entries[n] = data + off;
 		lens[n] = l;
 		off += l;

@@ -36,36 +36,36 @@ void tlog_hash_perfect(tlog_hash out, const tlog_hash *hashes, size_t n);
  * Source of the hash of a complete subtree: level L, index i covers leaves
  * [i * 2^L, (i + 1) * 2^L). Returns 0, or -1 with a reason in err.
  */
-typedef int (*tlog_hash_reader)(void *ctx, unsigned level, uint64_t index, tlog_hash out,
-				char *err, size_t errlen);
+typedef int (*tlog_hash_reader)(void *ctx, unsigned level, uint64_t index, tlog_hash out, char *err,
+                                size_t errlen);
 
 /* MTH of the first size leaves, reading O(log size) subtree hashes from rd. 0 / -1. */
 int tlog_tree_root(tlog_hash_reader rd, void *ctx, uint64_t size, tlog_hash out, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /*
  * RFC 6962 audit path of leaf index in the tree of size leaves, written to out (room for
  * TLOG_PROOF_MAX hashes), its length to *count. 0, or -1 if index >= size or rd fails.
  */
 int tlog_prove_inclusion(tlog_hash_reader rd, void *ctx, uint64_t index, uint64_t size,
-			 tlog_hash *out, size_t *count, char *err, size_t errlen);
+                         tlog_hash *out, size_t *count, char *err, size_t errlen);
 /*
  * RFC 6962 consistency proof from the tree of old_size leaves to new_size leaves (room for
  * TLOG_PROOF_MAX hashes in out). Empty when old_size is 0 or equals new_size. 0 / -1.
  */
 int tlog_prove_consistency(tlog_hash_reader rd, void *ctx, uint64_t old_size, uint64_t new_size,
-			   tlog_hash *out, size_t *count, char *err, size_t errlen);
+                           tlog_hash *out, size_t *count, char *err, size_t errlen);
 
 /* RFC 9162 §2.1.3.2: 0 when proof shows leaf is entry index of the tree (size, root); else -1. */
 int tlog_verify_inclusion(uint64_t index, uint64_t size, const tlog_hash leaf,
-			  const tlog_hash *proof, size_t count, const tlog_hash root, char *err,
-			  size_t errlen);
+                          const tlog_hash *proof, size_t count, const tlog_hash root, char *err,
+                          size_t errlen);
 /*
  * RFC 9162 §2.1.4.2, plus: old_size 0 needs an empty proof and the empty root; equal sizes
  * need an empty proof and equal roots. 0 when consistent, else -1 with the reason.
  */
 int tlog_verify_consistency(uint64_t old_size, uint64_t new_size, const tlog_hash old_root,
-			    const tlog_hash new_root, const tlog_hash *proof, size_t count,
-			    char *err, size_t errlen);
+                            const tlog_hash new_root, const tlog_hash *proof, size_t count,
+                            char *err, size_t errlen);
 
 /*
  * Hashes in memory, every level kept (for tests and small trees). tlog_memtree_append adds a
@@ -76,7 +76,7 @@ struct tlog_memtree *tlog_memtree_new(void);
 void tlog_memtree_append(struct tlog_memtree *t, const tlog_hash leaf);
 uint64_t tlog_memtree_size(const struct tlog_memtree *t);
 int tlog_memtree_read(void *ctx, unsigned level, uint64_t index, tlog_hash out, char *err,
-		      size_t errlen);
+                      size_t errlen);
 void tlog_memtree_free(struct tlog_memtree *t);
 
 /*
@@ -94,7 +94,7 @@ struct tlog_frontier {
 };
 /* Zeroes f and sets its callback (may be NULL). */
 void tlog_frontier_init(struct tlog_frontier *f,
-			int (*on_subtree)(void *, unsigned, uint64_t, const tlog_hash), void *ctx);
+                        int (*on_subtree)(void *, unsigned, uint64_t, const tlog_hash), void *ctx);
 /* Adds one leaf hash; returns what the callback returned (-1 stops), else 0. */
 int tlog_frontier_push(struct tlog_frontier *f, const tlog_hash leaf);
 /* The root of the leaves pushed so far (SHA-256("") when none). */
@@ -119,13 +119,13 @@ int tlog_tile_path_parse(const char *path, int *level, uint64_t *index, unsigned
  * (level, index) – at least need of them, a full tile being 256 – and *width with how many.
  */
 typedef int (*tlog_tile_fetch)(void *ctx, unsigned level, uint64_t index, unsigned need,
-			       tlog_hash *hashes, unsigned *width, char *err, size_t errlen);
+                               tlog_hash *hashes, unsigned *width, char *err, size_t errlen);
 struct tlog_tilecache;
 /* slots: number of cached tiles (16 KiB each). Free with tlog_tilecache_free. */
 struct tlog_tilecache *tlog_tilecache_new(tlog_tile_fetch fetch, void *ctx, size_t slots);
 /* A tlog_hash_reader; ctx is the tilecache. */
 int tlog_tilecache_read(void *ctx, unsigned level, uint64_t index, tlog_hash out, char *err,
-			size_t errlen);
+                        size_t errlen);
 /* Forgets every cached tile (after the tiles underneath changed, e.g. a failed write). */
 void tlog_tilecache_clear(struct tlog_tilecache *c);
 void tlog_tilecache_free(struct tlog_tilecache *c);
@@ -139,7 +139,7 @@ size_t tlog_bundle_put(unsigned char *out, const unsigned char *entry, size_t le
  * 0, or -1 with the reason (truncated entry, missing entries, trailing bytes).
  */
 int tlog_bundle_split(const unsigned char *data, size_t len, size_t max, int exact,
-		      const unsigned char **entries, size_t *lens, size_t *count, char *err,
-		      size_t errlen);
+                      const unsigned char **entries, size_t *lens, size_t *count, char *err,
+                      size_t errlen);
 
 #endif

@@ -83,7 +83,7 @@ static int path_exists(struct logwriter *lw, const char *rel)
 
 /* Reads rel into a malloc'd buffer; *missing set when it does not exist. At most max bytes. */
 static int read_rel(struct logwriter *lw, const char *rel, size_t max, unsigned char **out,
-		    size_t *outlen, int *missing, char *err, size_t errlen)
+                    size_t *outlen, int *missing, char *err, size_t errlen)
 {
 	int fd = openat(lw->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (missing)
@@ -98,8 +98,8 @@ static int read_rel(struct logwriter *lw, const char *rel, size_t max, unsigned 
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
 		close(fd);
-		return seterr(err, errlen, "%s/%s: not a regular file of at most %zu bytes", lw->dir,
-			      rel, max);
+		return seterr(err, errlen, "%s/%s: not a regular file of at most %zu bytes",
+		              lw->dir, rel, max);
 	}
 	size_t len = (size_t)st.st_size, got = 0;
 	unsigned char *buf = xmalloc(len + 1);
@@ -124,7 +124,7 @@ static int read_rel(struct logwriter *lw, const char *rel, size_t max, unsigned 
 
 /* Reads the hashes of tile (level, index) of the given width (256: full) from disk. */
 static int read_tile(struct logwriter *lw, unsigned level, uint64_t index, unsigned width,
-		     tlog_hash *out, int *missing, char *err, size_t errlen)
+                     tlog_hash *out, int *missing, char *err, size_t errlen)
 {
 	char rel[TLOG_TILE_PATH_MAX];
 	unsigned char *data;
@@ -134,8 +134,8 @@ static int read_tile(struct logwriter *lw, unsigned level, uint64_t index, unsig
 		return -1;
 	if (len != (size_t)width * TLOG_HASH_SIZE) {
 		free(data);
-		return seterr(err, errlen, "%s/%s: %zu bytes, %u hashes expected", lw->dir, rel, len,
-			      width);
+		return seterr(err, errlen, "%s/%s: %zu bytes, %u hashes expected", lw->dir, rel,
+		              len, width);
 	}
 	memcpy(out, data, len);
 	free(data);
@@ -156,7 +156,7 @@ static void batch_add_dir(struct batch *b, const char *dir)
 
 /* Creates every missing directory on the way to the file rel; records parents to fsync. */
 static int make_parents(struct logwriter *lw, struct batch *b, const char *rel, char *err,
-			size_t errlen)
+                        size_t errlen)
 {
 	char path[TLOG_TILE_PATH_MAX];
 	const char *last = strrchr(rel, '/');
@@ -205,7 +205,7 @@ static int write_all(int fd, const unsigned char *data, size_t len)
  * every file of the batch (their writes overlap), then renames them into place.
  */
 static int batch_stage(struct logwriter *lw, struct batch *b, int level, const char *rel,
-		       const unsigned char *data, size_t len, char *err, size_t errlen)
+                       const unsigned char *data, size_t len, char *err, size_t errlen)
 {
 	if (make_parents(lw, b, rel, err, errlen) != 0)
 		return -1;
@@ -219,8 +219,8 @@ static int batch_stage(struct logwriter *lw, struct batch *b, int level, const c
 	s->level = level;
 	snprintf(s->path, sizeof s->path, "%s", rel);
 	snprintf(s->tmp, sizeof s->tmp, "%.*s/.tmp-%s", dlen, rel, slash + 1);
-	s->fd = openat(lw->dirfd, s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		       0644);
+	s->fd =
+	    openat(lw->dirfd, s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (s->fd < 0)
 		return seterr(err, errlen, "%s/%s: %s", lw->dir, s->tmp, strerror(errno));
 	b->n++;
@@ -246,7 +246,8 @@ static int fsync_dir(struct logwriter *lw, const char *rel, char *err, size_t er
 	return 0;
 }
 
-/* fsyncs every file, renames entry bundles first, then tiles level by level, fsyncs the directories. */
+/* fsyncs every file, renames entry bundles first, then tiles level by level, fsyncs the
+ * directories. */
 static int batch_commit(struct logwriter *lw, struct batch *b, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < b->n; i++) {
@@ -268,7 +269,7 @@ static int batch_commit(struct logwriter *lw, struct batch *b, char *err, size_t
 				continue;
 			if (renameat(lw->dirfd, s->tmp, lw->dirfd, s->path) != 0)
 				return seterr(err, errlen, "%s/%s: %s", lw->dir, s->path,
-					      strerror(errno));
+				              strerror(errno));
 			s->tmp[0] = '\0';
 		}
 	}
@@ -296,7 +297,7 @@ static void batch_free(struct logwriter *lw, struct batch *b)
 
 /* tlog_tile_fetch: full tiles from disk, the partial one from memory. */
 static int lw_fetch(void *ctx, unsigned level, uint64_t index, unsigned need, tlog_hash *hashes,
-		    unsigned *width, char *err, size_t errlen)
+                    unsigned *width, char *err, size_t errlen)
 {
 	struct logwriter *lw = ctx;
 	if (level >= TLOG_TILE_LEVELS)
@@ -311,7 +312,7 @@ static int lw_fetch(void *ctx, unsigned level, uint64_t index, unsigned need, tl
 	unsigned w = tlog_tile_partial_width(lw->size, level);
 	if (index > full || w < need)
 		return seterr(err, errlen, "tile %u/%llu is beyond the tree of size %llu", level,
-			      (unsigned long long)index, (unsigned long long)lw->size);
+		              (unsigned long long)index, (unsigned long long)lw->size);
 	memcpy(hashes, lw->part[level], (size_t)w * TLOG_HASH_SIZE);
 	*width = w;
 	return 0;
@@ -331,16 +332,16 @@ static void bundle_reserve(struct logwriter *lw, size_t more)
 }
 
 static int stage_tile(struct logwriter *lw, struct batch *b, unsigned level, uint64_t index,
-		      unsigned width, char *err, size_t errlen)
+                      unsigned width, char *err, size_t errlen)
 {
 	char rel[TLOG_TILE_PATH_MAX];
 	tile_path(rel, (int)level, index, width);
 	return batch_stage(lw, b, (int)level, rel, (const unsigned char *)lw->part[level],
-			   (size_t)width * TLOG_HASH_SIZE, err, errlen);
+	                   (size_t)width * TLOG_HASH_SIZE, err, errlen);
 }
 
 static int append_locked(struct logwriter *lw, const unsigned char *const *entries,
-			 const size_t *lens, size_t n, char *err, size_t errlen)
+                         const size_t *lens, size_t n, char *err, size_t errlen)
 {
 	struct batch b = {0};
 	int dirty[TLOG_TILE_LEVELS] = {0};
@@ -359,7 +360,7 @@ static int append_locked(struct logwriter *lw, const unsigned char *const *entri
 		/* Tile 0 filled up: write it and its bundle, then carry its hash upwards. */
 		tile_path(rel, TLOG_LEVEL_ENTRIES, idx / TLOG_TILE_WIDTH, TLOG_TILE_WIDTH);
 		if (batch_stage(lw, &b, TLOG_LEVEL_ENTRIES, rel, lw->bundle, lw->bundle_len, err,
-				errlen) != 0)
+		                errlen) != 0)
 			goto out;
 		lw->bundle_len = 0;
 		for (unsigned t = 0; t < TLOG_TILE_LEVELS; t++) {
@@ -370,7 +371,7 @@ static int append_locked(struct logwriter *lw, const unsigned char *const *entri
 			if (t + 1 == TLOG_TILE_LEVELS)
 				break;
 			tlog_hash_perfect(lw->part[t + 1][tile % TLOG_TILE_WIDTH], lw->part[t],
-					  TLOG_TILE_WIDTH);
+			                  TLOG_TILE_WIDTH);
 			dirty[t + 1] = 1;
 			if (shift + TLOG_TILE_HEIGHT >= 64 ||
 			    lw->size % ((uint64_t)1 << (shift + TLOG_TILE_HEIGHT)) != 0)
@@ -384,7 +385,7 @@ static int append_locked(struct logwriter *lw, const unsigned char *const *entri
 			goto out;
 		tile_path(rel, TLOG_LEVEL_ENTRIES, tlog_tile_full_count(lw->size, 0), w0);
 		if (batch_stage(lw, &b, TLOG_LEVEL_ENTRIES, rel, lw->bundle, lw->bundle_len, err,
-				errlen) != 0)
+		                errlen) != 0)
 			goto out;
 	}
 	for (unsigned t = 1; t < TLOG_TILE_LEVELS; t++)
@@ -395,8 +396,8 @@ out:
 	return rc;
 }
 
-int logwriter_append(struct logwriter *lw, const unsigned char *const *entries,
-		     const size_t *lens, size_t n, char *err, size_t errlen)
+int logwriter_append(struct logwriter *lw, const unsigned char *const *entries, const size_t *lens,
+                     size_t n, char *err, size_t errlen)
 {
 	int rc = -1;
 	pthread_mutex_lock(&lw->mu);
@@ -438,7 +439,8 @@ static void cleanup_partials(struct logwriter *lw)
 	char rel[TLOG_TILE_PATH_MAX + 4];
 	for (int k = 0; k <= TLOG_TILE_LEVELS; k++) {
 		int level = k == 0 ? TLOG_LEVEL_ENTRIES : k - 1;
-		uint64_t full = tlog_tile_full_count(lw->signed_size, k == 0 ? 0 : (unsigned)(k - 1));
+		uint64_t full =
+		    tlog_tile_full_count(lw->signed_size, k == 0 ? 0 : (unsigned)(k - 1));
 		for (uint64_t n = lw->cleanup_from[k]; n < full; n++) {
 			tile_path(rel, level, n, TLOG_TILE_WIDTH);
 			strcat(rel, ".p");
@@ -494,24 +496,25 @@ static int checkpoint_locked(struct logwriter *lw, int64_t now_ms, char *err, si
 		return -1;
 	if (lw->have_signed && lw->size < lw->signed_size)
 		return seterr(err, errlen,
-			      "refusing to sign: the tree (%llu entries) is smaller than the last "
-			      "signed checkpoint (%llu)",
-			      (unsigned long long)lw->size, (unsigned long long)lw->signed_size);
+		              "refusing to sign: the tree (%llu entries) is smaller than the last "
+		              "signed checkpoint (%llu)",
+		              (unsigned long long)lw->size, (unsigned long long)lw->signed_size);
 	if (tlog_tree_root(tlog_tilecache_read, lw->cache, lw->size, root, ebuf, sizeof ebuf) != 0)
 		return seterr(err, errlen, "root of %llu entries: %s", (unsigned long long)lw->size,
-			      ebuf);
+		              ebuf);
 	if (lw->have_signed) {
 		tlog_hash proof[TLOG_PROOF_MAX];
 		size_t count;
-		if (tlog_prove_consistency(tlog_tilecache_read, lw->cache, lw->signed_size, lw->size,
-					   proof, &count, ebuf, sizeof ebuf) != 0 ||
+		if (tlog_prove_consistency(tlog_tilecache_read, lw->cache, lw->signed_size,
+		                           lw->size, proof, &count, ebuf, sizeof ebuf) != 0 ||
 		    tlog_verify_consistency(lw->signed_size, lw->size, lw->signed_root, root, proof,
-					    count, ebuf, sizeof ebuf) != 0)
-			return seterr(err, errlen,
-				      "refusing to sign: the tree of %llu entries is not consistent "
-				      "with the last signed checkpoint (%llu entries): %s",
-				      (unsigned long long)lw->size,
-				      (unsigned long long)lw->signed_size, ebuf);
+		                            count, ebuf, sizeof ebuf) != 0)
+			return seterr(
+			    err, errlen,
+			    "refusing to sign: the tree of %llu entries is not consistent "
+			    "with the last signed checkpoint (%llu entries): %s",
+			    (unsigned long long)lw->size, (unsigned long long)lw->signed_size,
+			    ebuf);
 	}
 	struct note_checkpoint c;
 	memset(&c, 0, sizeof c);
@@ -550,7 +553,8 @@ int logwriter_checkpoint(struct logwriter *lw, int64_t now_ms, char *err, size_t
 	int rc;
 	pthread_mutex_lock(&lw->mu);
 	if (lw->broken)
-		rc = seterr(err, errlen, "log %s: an earlier write failed; reopen the log", lw->dir);
+		rc =
+		    seterr(err, errlen, "log %s: an earlier write failed; reopen the log", lw->dir);
 	else
 		rc = checkpoint_locked(lw, now_ms, err, errlen);
 	pthread_mutex_unlock(&lw->mu);
@@ -597,13 +601,13 @@ char *logwriter_signed_checkpoint(struct logwriter *lw, size_t *len)
 }
 
 int logwriter_root(struct logwriter *lw, uint64_t size, unsigned char out[32], char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	int rc;
 	pthread_mutex_lock(&lw->mu);
 	if (size > lw->size)
 		rc = seterr(err, errlen, "size %llu is beyond the log (%llu entries)",
-			    (unsigned long long)size, (unsigned long long)lw->size);
+		            (unsigned long long)size, (unsigned long long)lw->size);
 	else
 		rc = tlog_tree_root(tlog_tilecache_read, lw->cache, size, out, err, errlen);
 	pthread_mutex_unlock(&lw->mu);
@@ -611,31 +615,31 @@ int logwriter_root(struct logwriter *lw, uint64_t size, unsigned char out[32], c
 }
 
 int logwriter_inclusion_proof(struct logwriter *lw, uint64_t index, uint64_t size,
-			      unsigned char (*out)[32], size_t *count, char *err, size_t errlen)
+                              unsigned char (*out)[32], size_t *count, char *err, size_t errlen)
 {
 	int rc;
 	pthread_mutex_lock(&lw->mu);
 	if (size > lw->size)
 		rc = seterr(err, errlen, "size %llu is beyond the log (%llu entries)",
-			    (unsigned long long)size, (unsigned long long)lw->size);
+		            (unsigned long long)size, (unsigned long long)lw->size);
 	else
 		rc = tlog_prove_inclusion(tlog_tilecache_read, lw->cache, index, size, out, count,
-					  err, errlen);
+		                          err, errlen);
 	pthread_mutex_unlock(&lw->mu);
 	return rc;
 }
 
 int logwriter_consistency_proof(struct logwriter *lw, uint64_t old_size, uint64_t new_size,
-				unsigned char (*out)[32], size_t *count, char *err, size_t errlen)
+                                unsigned char (*out)[32], size_t *count, char *err, size_t errlen)
 {
 	int rc;
 	pthread_mutex_lock(&lw->mu);
 	if (new_size > lw->size)
 		rc = seterr(err, errlen, "size %llu is beyond the log (%llu entries)",
-			    (unsigned long long)new_size, (unsigned long long)lw->size);
+		            (unsigned long long)new_size, (unsigned long long)lw->size);
 	else
 		rc = tlog_prove_consistency(tlog_tilecache_read, lw->cache, old_size, new_size, out,
-					    count, err, errlen);
+		                            count, err, errlen);
 	pthread_mutex_unlock(&lw->mu);
 	return rc;
 }
@@ -686,7 +690,7 @@ static uint64_t recover_size(struct logwriter *lw)
 
 /* Checks an entry bundle of width entries against its level-0 tile hashes. */
 static int check_bundle(struct logwriter *lw, uint64_t index, unsigned width,
-			const tlog_hash *hashes, int keep, char *err, size_t errlen)
+                        const tlog_hash *hashes, int keep, char *err, size_t errlen)
 {
 	char rel[TLOG_TILE_PATH_MAX];
 	unsigned char *data;
@@ -708,9 +712,9 @@ static int check_bundle(struct logwriter *lw, uint64_t index, unsigned width,
 			free(data);
 			tile_path(rel, 0, index, width);
 			return seterr(err, errlen,
-				      "log %s is inconsistent: entry %llu does not match tile %s",
-				      lw->dir,
-				      (unsigned long long)(index * TLOG_TILE_WIDTH + i), rel);
+			              "log %s is inconsistent: entry %llu does not match tile %s",
+			              lw->dir, (unsigned long long)(index * TLOG_TILE_WIDTH + i),
+			              rel);
 		}
 	}
 	if (keep) {
@@ -727,14 +731,14 @@ static int check_bundle(struct logwriter *lw, uint64_t index, unsigned width,
  * compares it with the one on disk, writing it when a crash left it out.
  */
 static int check_upper_tile(struct logwriter *lw, struct batch *b, unsigned level, uint64_t index,
-			    unsigned width, tlog_hash *out, char *err, size_t errlen)
+                            unsigned width, tlog_hash *out, char *err, size_t errlen)
 {
 	tlog_hash *below = xmalloc(TLOG_TILE_BYTES), *disk = xmalloc(TLOG_TILE_BYTES);
 	char rel[TLOG_TILE_PATH_MAX];
 	int rc = -1, missing = 0;
 	for (unsigned j = 0; j < width; j++) {
 		if (read_tile(lw, level - 1, index * TLOG_TILE_WIDTH + j, TLOG_TILE_WIDTH, below,
-			      NULL, err, errlen) != 0)
+		              NULL, err, errlen) != 0)
 			goto out;
 		tlog_hash_perfect(out[j], below, TLOG_TILE_WIDTH);
 	}
@@ -742,11 +746,12 @@ static int check_upper_tile(struct logwriter *lw, struct batch *b, unsigned leve
 	if (read_tile(lw, level, index, width, disk, &missing, err, errlen) != 0) {
 		if (!missing)
 			goto out;
-		/* Partial tiles above level 0 wait for a checkpoint; full ones a crash cut short. */
+		/* Partial tiles above level 0 wait for a checkpoint; full ones a crash cut short.
+		 */
 		if (width == TLOG_TILE_WIDTH)
 			log_warn("log %s: rewriting %s, missing after a crash", lw->dir, rel);
 		if (batch_stage(lw, b, (int)level, rel, (const unsigned char *)out,
-				(size_t)width * TLOG_HASH_SIZE, err, errlen) != 0)
+		                (size_t)width * TLOG_HASH_SIZE, err, errlen) != 0)
 			goto out;
 	} else if (memcmp(disk, out, (size_t)width * TLOG_HASH_SIZE) != 0) {
 		seterr(err, errlen, "log %s is inconsistent: %s does not match the tiles below it",
@@ -795,8 +800,8 @@ static int recover_tiles(struct logwriter *lw, char *err, size_t errlen)
 			char rel[TLOG_TILE_PATH_MAX];
 			tile_path(rel, (int)t, n, TLOG_TILE_WIDTH);
 			if (!path_exists(lw, rel)) {
-				seterr(err, errlen, "log %s is inconsistent: %s is missing", lw->dir,
-				       rel);
+				seterr(err, errlen, "log %s is inconsistent: %s is missing",
+				       lw->dir, rel);
 				goto out;
 			}
 		}
@@ -825,7 +830,7 @@ static void remove_stale_partials(struct logwriter *lw)
 
 /* Reads and verifies a checkpoint written by this log; *missing when rel does not exist. */
 static int load_checkpoint(struct logwriter *lw, const char *rel, struct note_checkpoint *c,
-			   char **note, size_t *notelen, int *missing, char *err, size_t errlen)
+                           char **note, size_t *notelen, int *missing, char *err, size_t errlen)
 {
 	unsigned char *data;
 	size_t len;
@@ -839,35 +844,37 @@ static int load_checkpoint(struct logwriter *lw, const char *rel, struct note_ch
 	if (strcmp(c->origin, lw->origin) != 0) {
 		free(data);
 		return seterr(err, errlen, "%s/%s is for origin \"%s\", not \"%s\"", lw->dir, rel,
-			      c->origin, lw->origin);
+		              c->origin, lw->origin);
 	}
 	tlog_hash root;
 	if (c->size > lw->size) {
 		free(data);
 		return seterr(err, errlen,
-			      "log %s is inconsistent: %s covers %llu entries but the tiles hold "
-			      "only %llu (rolled back or lost)",
-			      lw->dir, rel, (unsigned long long)c->size,
-			      (unsigned long long)lw->size);
+		              "log %s is inconsistent: %s covers %llu entries but the tiles hold "
+		              "only %llu (rolled back or lost)",
+		              lw->dir, rel, (unsigned long long)c->size,
+		              (unsigned long long)lw->size);
 	}
 	if (tlog_tree_root(tlog_tilecache_read, lw->cache, c->size, root, ebuf, sizeof ebuf) != 0) {
 		free(data);
 		return seterr(err, errlen, "log %s: root of %llu entries: %s", lw->dir,
-			      (unsigned long long)c->size, ebuf);
+		              (unsigned long long)c->size, ebuf);
 	}
 	if (memcmp(root, c->root, TLOG_HASH_SIZE) != 0) {
 		free(data);
-		return seterr(err, errlen,
-			      "log %s is inconsistent: the tiles do not match the root signed in %s "
-			      "(%llu entries)",
-			      lw->dir, rel, (unsigned long long)c->size);
+		return seterr(
+		    err, errlen,
+		    "log %s is inconsistent: the tiles do not match the root signed in %s "
+		    "(%llu entries)",
+		    lw->dir, rel, (unsigned long long)c->size);
 	}
 	*note = (char *)data;
 	*notelen = len;
 	return 0;
 }
 
-/* Largest size among checkpoints/<size> (canonical decimal names only); 0 and *found = 0 if none. */
+/* Largest size among checkpoints/<size> (canonical decimal names only); 0 and *found = 0 if none.
+ */
 static int largest_kept(struct logwriter *lw, uint64_t *out, int *found, char *err, size_t errlen)
 {
 	int fd = openat(lw->dirfd, "checkpoints", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -906,7 +913,7 @@ static int recover_checkpoint(struct logwriter *lw, char *err, size_t errlen)
 	char rel[64];
 
 	if (load_checkpoint(lw, "checkpoint", &cur, &cur_note, &cur_len, &cur_missing, err,
-			    errlen) == 0)
+	                    errlen) == 0)
 		have_cur = 1;
 	else if (!cur_missing)
 		goto out;
@@ -943,16 +950,17 @@ static int recover_checkpoint(struct logwriter *lw, char *err, size_t errlen)
 	if (!have_cur || cur.size != last->size) {
 		char *path = xasprintf("%s/checkpoint", lw->dir);
 		log_warn("log %s: restoring checkpoint %llu after an interrupted signing", lw->dir,
-			 (unsigned long long)last->size);
+		         (unsigned long long)last->size);
 		int w = file_write_atomic(path, note, note_len, 0644, err, errlen);
 		free(path);
 		if (w != 0)
 			goto out;
 	}
 	if (!have_kept || kept.size != last->size) {
-		char *path = xasprintf("%s/checkpoints/%llu", lw->dir, (unsigned long long)last->size);
+		char *path =
+		    xasprintf("%s/checkpoints/%llu", lw->dir, (unsigned long long)last->size);
 		log_warn("log %s: keeping a copy of checkpoint %llu", lw->dir,
-			 (unsigned long long)last->size);
+		         (unsigned long long)last->size);
 		int w = file_write_atomic(path, note, note_len, 0644, err, errlen);
 		free(path);
 		if (w != 0)
@@ -980,7 +988,7 @@ static int ensure_dir(struct logwriter *lw, const char *rel, char *err, size_t e
 }
 
 struct logwriter *logwriter_open(const char *dir, const char *origin, const unsigned char sk[64],
-				 char *err, size_t errlen)
+                                 char *err, size_t errlen)
 {
 	struct logwriter *lw = xcalloc(1, sizeof *lw);
 	pthread_mutex_init(&lw->mu, NULL);
@@ -1021,7 +1029,7 @@ struct logwriter *logwriter_open(const char *dir, const char *origin, const unsi
 	if (lw->lockfd < 0 || flock(lw->lockfd, LOCK_EX | LOCK_NB) != 0) {
 		seterr(err, errlen, "%s: %s", dir,
 		       errno == EWOULDBLOCK ? "log directory is in use by another process"
-					    : strerror(errno));
+		                            : strerror(errno));
 		goto fail;
 	}
 	if (ensure_dir(lw, "tile", err, errlen) != 0 ||
@@ -1043,7 +1051,7 @@ struct logwriter *logwriter_open(const char *dir, const char *origin, const unsi
 	if (lw->have_signed)
 		cleanup_partials(lw);
 	log_info("log %s: %llu entries, last checkpoint %llu", dir, (unsigned long long)lw->size,
-		 (unsigned long long)lw->signed_size);
+	         (unsigned long long)lw->signed_size);
 	return lw;
 fail:
 	logwriter_free(lw);

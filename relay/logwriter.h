@@ -22,7 +22,7 @@ struct logwriter;
  * covers entries the tiles lack). Free with logwriter_free.
  */
 struct logwriter *logwriter_open(const char *dir, const char *origin, const unsigned char sk[64],
-				 char *err, size_t errlen);
+                                 char *err, size_t errlen);
 /* Number of entries durably in the tiles. */
 uint64_t logwriter_size(struct logwriter *lw);
 /* Size of the last checkpoint signed (0 if none yet). */
@@ -33,8 +33,8 @@ uint64_t logwriter_signed_size(struct logwriter *lw);
  * before returning. 0, or -1 with the reason; after a failed write the logwriter refuses
  * further appends and checkpoints (reopen it to recover from what reached the disk).
  */
-int logwriter_append(struct logwriter *lw, const unsigned char *const *entries,
-		     const size_t *lens, size_t n, char *err, size_t errlen);
+int logwriter_append(struct logwriter *lw, const unsigned char *const *entries, const size_t *lens,
+                     size_t n, char *err, size_t errlen);
 /*
  * If the tree grew since the last signed checkpoint (or none was ever signed), checks the
  * consistency proof from that checkpoint to the current tree, signs a checkpoint for the
@@ -49,16 +49,16 @@ int64_t logwriter_signed_ms(struct logwriter *lw);
 char *logwriter_signed_checkpoint(struct logwriter *lw, size_t *len);
 /* Root of the tree of the first size entries (size <= logwriter_size). 0 / -1. */
 int logwriter_root(struct logwriter *lw, uint64_t size, unsigned char out[32], char *err,
-		   size_t errlen);
+                   size_t errlen);
 /*
  * Audit path for entry index in the tree of size entries (index < size <= logwriter_size),
  * read from the tiles. out has room for TLOG_PROOF_MAX (64) hashes; *count gets the length.
  */
 int logwriter_inclusion_proof(struct logwriter *lw, uint64_t index, uint64_t size,
-			      unsigned char (*out)[32], size_t *count, char *err, size_t errlen);
+                              unsigned char (*out)[32], size_t *count, char *err, size_t errlen);
 /* Consistency proof from old_size to new_size (old_size <= new_size <= logwriter_size). */
 int logwriter_consistency_proof(struct logwriter *lw, uint64_t old_size, uint64_t new_size,
-				unsigned char (*out)[32], size_t *count, char *err, size_t errlen);
+                                unsigned char (*out)[32], size_t *count, char *err, size_t errlen);
 /* The verifier key "<origin>+<key id>+<base64 key>", malloc'd (caller frees). */
 char *logwriter_vkey(struct logwriter *lw);
 /* Closes the directory and wipes the key copy. Accepts NULL. */

@@ -1,4 +1,5 @@
-/* tlog_bench.c: benchmark of durable log appends and of inclusion proof generation and verification. */
+/* tlog_bench.c: benchmark of durable log appends and of inclusion proof generation and
+ * verification. */
 #include "logwriter.h"
 #include "tlog.h"
 #include "tlog_entries.h"
@@ -96,7 +97,7 @@ int main(int argc, char **argv)
 	t0 = now_s_f();
 	for (int i = 0; i < rounds; i++)
 		if (logwriter_inclusion_proof(lw, idx[i], total, proofs[i], &counts[i], err,
-					      sizeof err) != 0) {
+		                              sizeof err) != 0) {
 			fprintf(stderr, "tlog_bench: %s\n", err);
 			return 1;
 		}
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
 	t0 = now_s_f();
 	for (int i = 0; i < rounds; i++)
 		if (tlog_verify_inclusion(idx[i], total, leaves[i], proofs[i], counts[i], root, err,
-					  sizeof err) != 0) {
+		                          sizeof err) != 0) {
 			fprintf(stderr, "tlog_bench: proof %d: %s\n", i, err);
 			return 1;
 		}

@@ -1,4 +1,5 @@
-/* tlog_entries.h: a deterministic stream of realistic log entries (accept, attempt, dlr, ack) for tests and benchmarks. */
+/* tlog_entries.h: a deterministic stream of realistic log entries (accept, attempt, dlr, ack) for
+ * tests and benchmarks. */
 #ifndef TBSC_TLOG_ENTRIES_H
 #define TBSC_TLOG_ENTRIES_H
 
@@ -20,12 +21,13 @@ struct gen_event {
 };
 
 struct gen {
-	uint64_t index;         /* entries produced so far */
-	uint64_t report;        /* reports started */
-	uint64_t now;           /* ms */
-	unsigned undelivered;   /* every this many reports one route never gets delivered (0: never) */
-	uint64_t fork_at;       /* entries from this index on differ ... */
-	unsigned variant;       /* ... by this variant (0: no fork) */
+	uint64_t index;  /* entries produced so far */
+	uint64_t report; /* reports started */
+	uint64_t now;    /* ms */
+	unsigned
+	    undelivered;  /* every this many reports one route never gets delivered (0: never) */
+	uint64_t fork_at; /* entries from this index on differ ... */
+	unsigned variant; /* ... by this variant (0: no fork) */
 	char id[33];
 	int nroutes;
 	char rcpt[3][32];
@@ -49,7 +51,7 @@ static inline void gen_free(struct gen *g)
 }
 
 static inline void gen_push(struct gen *g, int type, int route, const char *outcome, unsigned n,
-			    uint64_t at)
+                            uint64_t at)
 {
 	struct gen_event *e = &g->q[g->qlen++];
 	e->type = type;
@@ -69,7 +71,8 @@ static inline void gen_plan(struct gen *g)
 	sodium_bin2hex(g->id, sizeof g->id, h, 16);
 	g->nroutes = 1 + (int)(r % 3);
 	for (int k = 0; k < g->nroutes; k++) {
-		snprintf(g->rcpt[k], sizeof g->rcpt[k], "cert-%02u", (unsigned)((r + (uint64_t)k * 7) % 40));
+		snprintf(g->rcpt[k], sizeof g->rcpt[k], "cert-%02u",
+		         (unsigned)((r + (uint64_t)k * 7) % 40));
 		g->chan[k] = channels[(r + (uint64_t)k) % 3];
 	}
 	g->qlen = g->qpos = 0;
@@ -130,8 +133,8 @@ static inline void gen_next(struct gen *g, const unsigned char **data, size_t *l
 		crypto_hash_sha256(h, (const unsigned char *)g->id, 32);
 		if (forked)
 			h[0] ^= (unsigned char)g->variant;
-		snprintf(inc, sizeof inc, "INC-2026-%06llu%s", (unsigned long long)(g->report % 1000000),
-			 forked ? "-b" : "");
+		snprintf(inc, sizeof inc, "INC-2026-%06llu%s",
+		         (unsigned long long)(g->report % 1000000), forked ? "-b" : "");
 		msgpack_pack_map(&pk, 9);
 		pack_str(&pk, "t");
 		pack_str(&pk, "accept");

@@ -1,4 +1,5 @@
-/* tlog_gen.c: test helper: writes transparency logs with the logwriter, tampers with them, prints proofs. */
+/* tlog_gen.c: test helper: writes transparency logs with the logwriter, tampers with them, prints
+ * proofs. */
 #include "logwriter.h"
 #include "note.h"
 #include "tlog.h"
@@ -13,14 +14,15 @@
 #include <sys/stat.h>
 
 static const char usage_text[] =
-	"usage: tlog_gen gen DIR N [--key-seed S] [--origin O] [--batch B] [--checkpoint-every K]\n"
-	"                          [--undelivered-every U] [--fork-at F --variant V]\n"
-	"       tlog_gen vkey [--key-seed S] [--origin O]\n"
-	"       tlog_gen proofs DIR INDEX SIZE OLD [--key-seed S] [--origin O]\n"
-	"       tlog_gen append DIR HEX-ENTRY... (then signs a checkpoint)\n"
-	"       tlog_gen tamper DIR flip-entry K | drop-entry K | swap-entries K L\n"
-	"       tlog_gen tamper DIR flip-byte RELPATH OFFSET\n"
-	"       tlog_gen tamper DIR bad-entry K KIND   (KIND: backwards, unaccepted, unrouted, twice)\n";
+    "usage: tlog_gen gen DIR N [--key-seed S] [--origin O] [--batch B] [--checkpoint-every K]\n"
+    "                          [--undelivered-every U] [--fork-at F --variant V]\n"
+    "       tlog_gen vkey [--key-seed S] [--origin O]\n"
+    "       tlog_gen proofs DIR INDEX SIZE OLD [--key-seed S] [--origin O]\n"
+    "       tlog_gen append DIR HEX-ENTRY... (then signs a checkpoint)\n"
+    "       tlog_gen tamper DIR flip-entry K | drop-entry K | swap-entries K L\n"
+    "       tlog_gen tamper DIR flip-byte RELPATH OFFSET\n"
+    "       tlog_gen tamper DIR bad-entry K KIND   (KIND: backwards, unaccepted, unrouted, "
+    "twice)\n";
 
 struct opts {
 	const char *seed;
@@ -169,7 +171,7 @@ static int cmd_gen(const char *dir, uint64_t n, const struct opts *o)
 }
 
 static int cmd_proofs(const char *dir, uint64_t index, uint64_t size, uint64_t old,
-		      const struct opts *o)
+                      const struct opts *o)
 {
 	char err[ERRBUF_MAX];
 	tlog_hash proof[TLOG_PROOF_MAX];
@@ -215,7 +217,7 @@ static int load_bundle(const char *path, struct bundle *b)
 	if (file_read_all(path, TLOG_BUNDLE_MAX, &b->data, &b->len, err, sizeof err) != 0)
 		return -1;
 	if (tlog_bundle_split(b->data, b->len, TLOG_TILE_WIDTH, 0, b->ents, b->lens, &b->count, err,
-			      sizeof err) != 0) {
+	                      sizeof err) != 0) {
 		fprintf(stderr, "tlog_gen: %s: %s\n", path, err);
 		exit(1);
 	}
@@ -248,7 +250,8 @@ static int tamper_entries(const char *dir, const char *op, uint64_t k, uint64_t 
 	}
 	for (unsigned w = 0; w < TLOG_TILE_WIDTH; w++) {
 		char rel[TLOG_TILE_PATH_MAX];
-		tlog_tile_path(rel, sizeof rel, TLOG_LEVEL_ENTRIES, tile, w == 0 ? TLOG_TILE_WIDTH : w);
+		tlog_tile_path(rel, sizeof rel, TLOG_LEVEL_ENTRIES, tile,
+		               w == 0 ? TLOG_TILE_WIDTH : w);
 		char *path = xasprintf("%s/%s", dir, rel);
 		struct bundle b;
 		if (load_bundle(path, &b) != 0) {
@@ -286,7 +289,8 @@ static int tamper_byte(const char *dir, const char *rel, uint64_t offset)
 	uint8_t *data;
 	size_t len;
 	if (file_read_all(path, 1 << 26, &data, &len, err, sizeof err) != 0 || offset >= len) {
-		fprintf(stderr, "tlog_gen: %s: cannot flip byte %llu\n", path, (unsigned long long)offset);
+		fprintf(stderr, "tlog_gen: %s: cannot flip byte %llu\n", path,
+		        (unsigned long long)offset);
 		exit(1);
 	}
 	data[offset] ^= 0x01;
@@ -337,7 +341,8 @@ static int bad_entry(const char *dir, const char *kind, const struct opts *o)
 		pack_str(&pk, "t");
 		pack_str(&pk, "attempt");
 		pack_str(&pk, "i");
-		pack_str(&pk, !strcmp(kind, "unaccepted") ? "0123456789abcdef0123456789abcdef" : g.id);
+		pack_str(&pk,
+		         !strcmp(kind, "unaccepted") ? "0123456789abcdef0123456789abcdef" : g.id);
 		pack_str(&pk, "r");
 		pack_str(&pk, !strcmp(kind, "unrouted") ? "nobody-routed-this" : g.rcpt[0]);
 		pack_str(&pk, "c");

@@ -1,4 +1,5 @@
-/* test_note.c: signed-note and tlog-checkpoint tests, with the C2SP, Go and serverless-log vectors. */
+/* test_note.c: signed-note and tlog-checkpoint tests, with the C2SP, Go and serverless-log vectors.
+ */
 #include <check.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -11,30 +12,34 @@
 static char err[ERRBUF_MAX];
 
 /* signed-note.md example 1 */
-static const char foo_vkey[] = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
-static const char foo_note[] =
-	"This is an example message.\n"
-	"\n"
-	"\xe2\x80\x94 example.com/foo "
-	"Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+static const char foo_vkey[] =
+    "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
+static const char foo_note[] = "This is an example message.\n"
+                               "\n"
+                               "\xe2\x80\x94 example.com/foo "
+                               "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH"
+                               "3mFXmRKuwHjG1Yu72IneyaQM=\n";
 
 /* Go note.go documentation example (published secret key). */
-static const char pn_seed_hex[] = "810a1402d5146c8d84f2443330f54080ebf98ee17d9c74f6252fc5d5c7283173";
+static const char pn_seed_hex[] =
+    "810a1402d5146c8d84f2443330f54080ebf98ee17d9c74f6252fc5d5c7283173";
 static const char pn_vkey[] = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
 static const char pn_text[] = "If you think cryptography is the answer to your problem,\n"
-			      "then you don't know what your problem is.\n";
-static const char pn_sigline[] = "\xe2\x80\x94 PeterNeumann "
-				 "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+                              "then you don't know what your problem is.\n";
+static const char pn_sigline[] =
+    "\xe2\x80\x94 PeterNeumann "
+    "x08go/ZJkuBS9UG/"
+    "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
 /* serverless-log testdata */
 static const char astra_vkey[] = "astra+cad5a3d2+AZJqeuyE/GnknsCNh1eCtDtwdAwKBddOlS8M2eI1Jt4b";
-static const char astra_cp3[] =
-	"example.com/testdata\n"
-	"3\n"
-	"Wqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n"
-	"\n"
-	"\xe2\x80\x94 astra "
-	"ytWj0ueOKrf0tsoN1fnZzOcNi+KmijMdhv9niviS99k+jv3beiTCfPK0CVbltoKci4j0gFT5Lmm2zDl5xF9aFg87+gc=\n";
+static const char astra_cp3[] = "example.com/testdata\n"
+                                "3\n"
+                                "Wqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n"
+                                "\n"
+                                "\xe2\x80\x94 astra "
+                                "ytWj0ueOKrf0tsoN1fnZzOcNi+KmijMdhv9niviS99k+"
+                                "jv3beiTCfPK0CVbltoKci4j0gFT5Lmm2zDl5xF9aFg87+gc=\n";
 
 static void pn_keys(unsigned char pk[32], unsigned char sk[64])
 {
@@ -51,7 +56,8 @@ START_TEST(test_vkey_parse)
 	ck_assert_uint_eq(v.keyid, 0x530d903a);
 	unsigned char pk[32];
 	ck_assert_int_eq(
-		hex_decode(pk, 32, "e932791ae6e7a840a46164c904786426d5e7821dd8b29a00d61cae72afdd4da4"), 0);
+	    hex_decode(pk, 32, "e932791ae6e7a840a46164c904786426d5e7821dd8b29a00d61cae72afdd4da4"),
+	    0);
 	ck_assert_mem_eq(v.pk, pk, 32);
 	char *again = note_vkey(v.name, v.pk);
 	ck_assert_str_eq(again, foo_vkey);
@@ -59,21 +65,21 @@ START_TEST(test_vkey_parse)
 
 	/* malformed ones */
 	const char *bad[] = {
-		"",
-		"example.com/foo",
-		"example.com/foo+530d903a",
-		"example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", /* id */
-		"example.com/fo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",  /* name */
-		"example.com/foo+530d903+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",  /* short id */
-		"example.com/foo+530d903g+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", /* hex */
-		"example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2",  /* b64 */
-		"example.com/foo+530d903a+AukyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", /* alg */
-		"+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
-		"example com+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+	    "",
+	    "example.com/foo",
+	    "example.com/foo+530d903a",
+	    "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", /* id */
+	    "example.com/fo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",  /* name */
+	    "example.com/foo+530d903+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",  /* short id */
+	    "example.com/foo+530d903g+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", /* hex */
+	    "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2",  /* b64 */
+	    "example.com/foo+530d903a+AukyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", /* alg */
+	    "+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
+	    "example com+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		ck_assert_msg(note_verifier_parse(&v, bad[i], err, sizeof err) != 0, "accepted %s",
-			      bad[i]);
+		              bad[i]);
 }
 END_TEST
 
@@ -83,7 +89,7 @@ START_TEST(test_open_example)
 	size_t tlen;
 	ck_assert_int_eq(note_verifier_parse(&v, foo_vkey, err, sizeof err), 0);
 	ck_assert_msg(note_open(foo_note, strlen(foo_note), &v, &tlen, err, sizeof err) == 0, "%s",
-		      err);
+	              err);
 	ck_assert_uint_eq(tlen, strlen("This is an example message.\n"));
 }
 END_TEST
@@ -99,9 +105,9 @@ START_TEST(test_sign_go_example)
 
 	char *out;
 	size_t outlen;
-	ck_assert_int_eq(note_sign(pn_text, strlen(pn_text), "PeterNeumann", sk, &out, &outlen, err,
-				   sizeof err),
-			 0);
+	ck_assert_int_eq(
+	    note_sign(pn_text, strlen(pn_text), "PeterNeumann", sk, &out, &outlen, err, sizeof err),
+	    0);
 	char *want = xasprintf("%s\n%s", pn_text, pn_sigline);
 	ck_assert_uint_eq(outlen, strlen(want));
 	ck_assert_str_eq(out, want);
@@ -122,7 +128,7 @@ static void expect_reject(const char *msg, const struct note_verifier *v, const 
 {
 	size_t tlen;
 	ck_assert_msg(note_open(msg, strlen(msg), v, &tlen, err, sizeof err) != 0, "accepted: %s",
-		      what);
+	              what);
 }
 
 START_TEST(test_open_rejects)
@@ -185,10 +191,12 @@ START_TEST(test_open_rejects)
 	free(m);
 
 	/* an unknown signer is ignored when ours is present, in either order */
-	m = xasprintf("%s\n%s%s", pn_text, "\xe2\x80\x94 someone.example AAAAAAAAAAAAAAA=\n", pn_sigline);
+	m = xasprintf("%s\n%s%s", pn_text, "\xe2\x80\x94 someone.example AAAAAAAAAAAAAAA=\n",
+	              pn_sigline);
 	ck_assert_int_eq(note_open(m, strlen(m), &v, &tlen, err, sizeof err), 0);
 	free(m);
-	m = xasprintf("%s\n%s%s", pn_text, pn_sigline, "\xe2\x80\x94 someone.example AAAAAAAAAAAAAAA=\n");
+	m = xasprintf("%s\n%s%s", pn_text, pn_sigline,
+	              "\xe2\x80\x94 someone.example AAAAAAAAAAAAAAA=\n");
 	ck_assert_int_eq(note_open(m, strlen(m), &v, &tlen, err, sizeof err), 0);
 	free(m);
 	/* but a bad signature by our key rejects even next to a good one */
@@ -208,16 +216,16 @@ START_TEST(test_checkpoint_serverless)
 	struct note_checkpoint c;
 	ck_assert_int_eq(note_verifier_parse(&v, astra_vkey, err, sizeof err), 0);
 	ck_assert_msg(note_checkpoint_open(astra_cp3, strlen(astra_cp3), &v, &c, err, sizeof err) ==
-			      0,
-		      "%s", err);
+	                  0,
+	              "%s", err);
 	ck_assert_str_eq(c.origin, "example.com/testdata");
 	ck_assert_uint_eq(c.size, 3);
 	ck_assert_str_eq(c.ext, "");
 
 	/* recompute the roots of the serverless-log test entries */
-	static const char *words[] = {"one",     "two",     "three",    "four",    "five",
-				      "six",     "seven",   "eit",      "nain",    "ten",
-				      "ileven",  "twelf",   "threeten", "fourten", "fivten"};
+	static const char *words[] = {"one",    "two",   "three",    "four",    "five",
+	                              "six",    "seven", "eit",      "nain",    "ten",
+	                              "ileven", "twelf", "threeten", "fourten", "fivten"};
 	struct tlog_memtree *t = tlog_memtree_new();
 	tlog_hash root;
 	char *b64;
@@ -230,7 +238,7 @@ START_TEST(test_checkpoint_serverless)
 		tlog_hash_leaf(leaf, (const unsigned char *)words[i], strlen(words[i]));
 		tlog_memtree_append(t, leaf);
 		ck_assert_int_eq(tlog_tree_root(tlog_memtree_read, t, i + 1, root, err, sizeof err),
-				 0);
+		                 0);
 		b64 = b64_encode(root, 32);
 		if (i + 1 == 1)
 			ck_assert_str_eq(b64, "0Nc2CrefWKseHj/mStd+LqC8B+NrX0btIiPt2SmN+ek=");
@@ -245,8 +253,8 @@ START_TEST(test_checkpoint_serverless)
 	/* re-signing with the published secret key reproduces the checkpoint byte for byte */
 	/* PRIVATE+KEY+astra+cad5a3d2+<base64(0x01 || seed)> */
 	unsigned char skey[33], pk[32], sk[64];
-	ck_assert_int_eq(b64_decode(skey, sizeof skey, "ASgwwenlc0uuYcdy7kI44pQvuz1fw8cS5NqS8RkZBXoy", 44),
-			 33);
+	ck_assert_int_eq(
+	    b64_decode(skey, sizeof skey, "ASgwwenlc0uuYcdy7kI44pQvuz1fw8cS5NqS8RkZBXoy", 44), 33);
 	crypto_sign_seed_keypair(pk, sk, skey + 1);
 	ck_assert_mem_eq(pk, v.pk, 32);
 	char *out;
@@ -304,28 +312,32 @@ START_TEST(test_checkpoint_rejects)
 	const char *root = "Wqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=";
 	struct note_checkpoint c;
 	const char *bad[] = {
-		"",
-		"example.com/testdata\n",
-		"example.com/testdata\n3\n",
-		"example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=",  /* no \n */
-		"\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",                   /* origin */
-		"example.com/testdata\n03\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n", /* 0 */
-		"example.com/testdata\n+3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
-		"example.com/testdata\n-3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
-		"example.com/testdata\n 3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
-		"example.com/testdata\n\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
-		"example.com/testdata\n99999999999999999999\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
-		"example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk\n", /* unpadded */
-		"example.com/testdata\n3\nWqx3HImawpLnS_Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n", /* url-safe */
-		"example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKl=\n", /* bits */
-		"example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n\n", /* empty */
-		"example.com/testdata\n3\n5aa77c1c89a2c292e74bf1afe2e6e302f8b55883b2d1bf197b46a6bea6dabca9\n",
-		"example.com/testdata\n0\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n", /* 0 root */
-		"example.com/testdata\r\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
+	    "",
+	    "example.com/testdata\n",
+	    "example.com/testdata\n3\n",
+	    "example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=",    /* no \n */
+	    "\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",                      /* origin */
+	    "example.com/testdata\n03\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n", /* 0 */
+	    "example.com/testdata\n+3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
+	    "example.com/testdata\n-3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
+	    "example.com/testdata\n 3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
+	    "example.com/testdata\n\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
+	    "example.com/testdata\n99999999999999999999\nWqx3HImawpLnS/"
+	    "Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
+	    "example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk\n", /* unpadded */
+	    "example.com/testdata\n3\nWqx3HImawpLnS_Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",   /* url-safe
+	                                                                                  */
+	    "example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKl=\n",   /* bits */
+	    "example.com/testdata\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n\n", /* empty */
+	    "example.com/"
+	    "testdata\n3\n5aa77c1c89a2c292e74bf1afe2e6e302f8b55883b2d1bf197b46a6bea6dabca9\n",
+	    "example.com/testdata\n0\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n", /* 0 root */
+	    "example.com/testdata\r\n3\nWqx3HImawpLnS/Gv4ubjAvi1WIOy0b8Ze0amvqbavKk=\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		ck_assert_msg(note_checkpoint_parse(bad[i], strlen(bad[i]), &c, err, sizeof err) != 0,
-			      "accepted #%zu", i);
+		ck_assert_msg(note_checkpoint_parse(bad[i], strlen(bad[i]), &c, err, sizeof err) !=
+		                  0,
+		              "accepted #%zu", i);
 	char *good = xasprintf("example.com/testdata\n3\n%s\n", root);
 	ck_assert_int_eq(note_checkpoint_parse(good, strlen(good), &c, err, sizeof err), 0);
 	free(good);
@@ -343,13 +355,20 @@ END_TEST
 START_TEST(test_name_valid)
 {
 	ck_assert(note_name_valid("example.com/foo", 15));
-	ck_assert(note_name_valid("tr\xc3\xacnh-b\xc3\xa1o.vn", strlen("tr\xc3\xacnh-b\xc3\xa1o.vn")));
+	ck_assert(
+	    note_name_valid("tr\xc3\xacnh-b\xc3\xa1o.vn", strlen("tr\xc3\xacnh-b\xc3\xa1o.vn")));
 	ck_assert(!note_name_valid("", 0));
 	ck_assert(!note_name_valid("a b", 3));
 	ck_assert(!note_name_valid("a+b", 3));
-	ck_assert(!note_name_valid("a\xc2\xa0" "b", 4));        /* NBSP */
-	ck_assert(!note_name_valid("a\xe3\x80\x80" "b", 5));    /* ideographic space */
-	ck_assert(!note_name_valid("a\xe2\x80\x82" "b", 5));    /* en space */
+	ck_assert(!note_name_valid("a\xc2\xa0"
+	                           "b",
+	                           4)); /* NBSP */
+	ck_assert(!note_name_valid("a\xe3\x80\x80"
+	                           "b",
+	                           5)); /* ideographic space */
+	ck_assert(!note_name_valid("a\xe2\x80\x82"
+	                           "b",
+	                           5)); /* en space */
 	ck_assert(!note_name_valid("a\xff", 2));
 }
 END_TEST

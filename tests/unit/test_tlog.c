@@ -19,41 +19,47 @@ static char err[ERRBUF_MAX];
 /* ---- transparency-dev/merkle testonly vectors ---- */
 
 static const char *leaf_inputs[8] = {
-	"", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-	"606162636465666768696a6b6c6d6e6f",
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
+    "606162636465666768696a6b6c6d6e6f",
 };
 
 static const char *root_hex[9] = {
-	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-	"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-	"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-	"aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
-	"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-	"4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
-	"76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
-	"ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
-	"5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
 };
 
 static const char *l0_hex[8] = {
-	"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-	"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-	"0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
-	"07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
-	"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-	"4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
-	"b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-	"46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1",
+    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+    "0298d122906dcfc10892cb53a73992fc5b9f493ea4c9badb27b791b4127a7fe7",
+    "07506a85fd9dd2f120eb694f86011e5bb4662e5c415a62917033d4a9624487e7",
+    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+    "4271a26be0d8a84f0bd54c8c302e7cb3a3b5d1fa6780a40bcce2873477dab658",
+    "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+    "46f6ffadd3d06a09ff3c5860d2755c8b9819db7df44251788c7d8e3180de8eb1",
 };
 static const char *l1_hex[4] = {
-	"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-	"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-	"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-	"ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+    "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+    "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
 };
 static const char *l2_hex[2] = {
-	"d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-	"6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
 };
 
 static void from_hex(tlog_hash out, const char *hex)
@@ -116,7 +122,7 @@ START_TEST(test_roots_and_nodes)
 		ck_assert_int_eq(tlog_tree_root(tlog_memtree_read, t, n, root, err, sizeof err), 0);
 		from_hex(want, root_hex[n]);
 		ck_assert_msg(memcmp(root, want, 32) == 0, "root of size %llu",
-			      (unsigned long long)n);
+		              (unsigned long long)n);
 		/* the frontier agrees */
 		struct tlog_frontier f;
 		tlog_frontier_init(&f, NULL, NULL);
@@ -155,21 +161,30 @@ struct incl_vector {
 };
 
 static const struct incl_vector incl_vectors[] = {
-	{0, 1, 0, {NULL}},
-	{0, 8, 3, {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-		   "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-		   "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-	{5, 8, 3, {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-		   "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-		   "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-	{2, 3, 1, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
-	{1, 5, 3, {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-		   "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-		   "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+    {0, 1, 0, {NULL}},
+    {0,
+     8,
+     3,
+     {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+      "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+      "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+    {5,
+     8,
+     3,
+     {"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+      "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+    {2, 3, 1, {"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"}},
+    {1,
+     5,
+     3,
+     {"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+      "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+      "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
 };
 
 static int incl_ok(uint64_t index, uint64_t size, const tlog_hash leaf, const tlog_hash *p,
-		   size_t n, const tlog_hash root)
+                   size_t n, const tlog_hash root)
 {
 	return tlog_verify_inclusion(index, size, leaf, p, n, root, err, sizeof err) == 0;
 }
@@ -186,15 +201,15 @@ START_TEST(test_inclusion_vectors)
 			from_hex(proof[i], iv->path[i]);
 		/* generation gives exactly the published path */
 		struct tlog_memtree *t = vector_tree(iv->size);
-		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, t, iv->index, iv->size, gen,
-						      &count, err, sizeof err),
-				 0);
+		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, t, iv->index, iv->size,
+		                                      gen, &count, err, sizeof err),
+		                 0);
 		tlog_memtree_free(t);
 		ck_assert_uint_eq(count, n);
 		if (n > 0)
 			ck_assert_mem_eq(gen, proof, n * 32);
-		ck_assert_msg(incl_ok(iv->index, iv->size, leaf, proof, n, root), "vector %zu: %s", v,
-			      err);
+		ck_assert_msg(incl_ok(iv->index, iv->size, leaf, proof, n, root), "vector %zu: %s",
+		              v, err);
 
 		/* negative cases: each must fail */
 		ck_assert(!incl_ok(iv->index + 1, iv->size, leaf, proof, n, root));
@@ -251,22 +266,34 @@ struct cons_vector {
 };
 
 static const struct cons_vector cons_vectors[] = {
-	{1, 1, 0, {NULL}},
-	{1, 8, 3, {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-		   "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-		   "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
-	{6, 8, 3, {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-		   "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-		   "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
-	{2, 5, 2, {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-		   "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
-	{6, 7, 3, {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-		   "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-		   "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+    {1, 1, 0, {NULL}},
+    {1,
+     8,
+     3,
+     {"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+      "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+      "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"}},
+    {6,
+     8,
+     3,
+     {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+      "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
+    {2,
+     5,
+     2,
+     {"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+      "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"}},
+    {6,
+     7,
+     3,
+     {"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+      "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+      "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"}},
 };
 
 static int cons_ok(uint64_t m, uint64_t n, const tlog_hash r1, const tlog_hash r2,
-		   const tlog_hash *p, size_t count)
+                   const tlog_hash *p, size_t count)
 {
 	return tlog_verify_consistency(m, n, r1, r2, p, count, err, sizeof err) == 0;
 }
@@ -283,9 +310,9 @@ START_TEST(test_consistency_vectors)
 		for (size_t i = 0; i < n; i++)
 			from_hex(proof[i], cv->path[i]);
 		struct tlog_memtree *t = vector_tree(m2);
-		ck_assert_int_eq(tlog_prove_consistency(tlog_memtree_read, t, m1, m2, gen, &count, err,
-							sizeof err),
-				 0);
+		ck_assert_int_eq(tlog_prove_consistency(tlog_memtree_read, t, m1, m2, gen, &count,
+		                                        err, sizeof err),
+		                 0);
 		tlog_memtree_free(t);
 		ck_assert_uint_eq(count, n);
 		if (n > 0)
@@ -369,17 +396,17 @@ START_TEST(test_rfc6962_example)
 	} incl[] = {{0, 3, {b, h, l}}, {3, 3, {c, g, l}}, {4, 3, {f, j, k}}, {6, 2, {i, k}}},
 	  cons[] = {{3, 4, {c, d, g, l}}, {4, 1, {l}}, {6, 3, {i, j, k}}};
 	for (size_t x = 0; x < 4; x++) {
-		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, t, incl[x].m, 7, gen, &count,
-						      err, sizeof err),
-				 0);
+		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, t, incl[x].m, 7, gen,
+		                                      &count, err, sizeof err),
+		                 0);
 		ck_assert_uint_eq(count, incl[x].n);
 		for (size_t y = 0; y < count; y++)
 			ck_assert_mem_eq(gen[y], incl[x].want[y], 32);
 	}
 	for (size_t x = 0; x < 3; x++) {
 		ck_assert_int_eq(tlog_prove_consistency(tlog_memtree_read, t, cons[x].m, 7, gen,
-							&count, err, sizeof err),
-				 0);
+		                                        &count, err, sizeof err),
+		                 0);
 		ck_assert_uint_eq(count, cons[x].n);
 		for (size_t y = 0; y < count; y++)
 			ck_assert_mem_eq(gen[y], cons[x].want[y], 32);
@@ -406,7 +433,8 @@ START_TEST(test_all_small_proofs)
 		tlog_hash leaf;
 		fake_leaf(leaf, n - 1);
 		tlog_memtree_append(t, leaf);
-		ck_assert_int_eq(tlog_tree_root(tlog_memtree_read, t, n, roots[n], err, sizeof err), 0);
+		ck_assert_int_eq(tlog_tree_root(tlog_memtree_read, t, n, roots[n], err, sizeof err),
+		                 0);
 	}
 	for (uint64_t n = 1; n < 130; n++) {
 		for (uint64_t m = 0; m < n; m++) {
@@ -414,17 +442,17 @@ START_TEST(test_all_small_proofs)
 			size_t count;
 			fake_leaf(leaf, m);
 			ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, t, m, n, p, &count,
-							      err, sizeof err),
-					 0);
+			                                      err, sizeof err),
+			                 0);
 			ck_assert_msg(incl_ok(m, n, leaf, p, count, roots[n]), "incl %llu/%llu: %s",
-				      (unsigned long long)m, (unsigned long long)n, err);
+			              (unsigned long long)m, (unsigned long long)n, err);
 			ck_assert(!incl_ok(m, n, leaf, p, count, roots[n - 1]));
-			ck_assert_int_eq(tlog_prove_consistency(tlog_memtree_read, t, m, n, p, &count,
-								err, sizeof err),
-					 0);
+			ck_assert_int_eq(tlog_prove_consistency(tlog_memtree_read, t, m, n, p,
+			                                        &count, err, sizeof err),
+			                 0);
 			ck_assert_msg(cons_ok(m, n, roots[m], roots[n], p, count),
-				      "cons %llu->%llu: %s", (unsigned long long)m,
-				      (unsigned long long)n, err);
+			              "cons %llu->%llu: %s", (unsigned long long)m,
+			              (unsigned long long)n, err);
 			if (m > 0) {
 				ck_assert(!cons_ok(m, n, roots[m - 1], roots[n], p, count));
 				ck_assert(!cons_ok(m, n, roots[m], roots[n - 1], p, count));
@@ -434,12 +462,12 @@ START_TEST(test_all_small_proofs)
 	/* out of range */
 	tlog_hash p[TLOG_PROOF_MAX];
 	size_t count;
-	ck_assert_int_ne(tlog_prove_inclusion(tlog_memtree_read, t, 5, 5, p, &count, err, sizeof err),
-			 0);
 	ck_assert_int_ne(
-		tlog_prove_consistency(tlog_memtree_read, t, 6, 5, p, &count, err, sizeof err), 0);
+	    tlog_prove_inclusion(tlog_memtree_read, t, 5, 5, p, &count, err, sizeof err), 0);
 	ck_assert_int_ne(
-		tlog_prove_inclusion(tlog_memtree_read, t, 0, 200, p, &count, err, sizeof err), 0);
+	    tlog_prove_consistency(tlog_memtree_read, t, 6, 5, p, &count, err, sizeof err), 0);
+	ck_assert_int_ne(
+	    tlog_prove_inclusion(tlog_memtree_read, t, 0, 200, p, &count, err, sizeof err), 0);
 	tlog_memtree_free(t);
 }
 END_TEST
@@ -453,18 +481,18 @@ START_TEST(test_tile_paths)
 		unsigned width;
 		const char *path;
 	} v[] = {
-		{0, 0, 256, "tile/0/000"},
-		{0, 1234067, 256, "tile/0/x001/x234/067"},
-		{0, 273, 112, "tile/0/273.p/112"},
-		{1, 1, 17, "tile/1/001.p/17"},
-		{2, 0, 1, "tile/2/000.p/1"},
-		{TLOG_LEVEL_ENTRIES, 1000, 256, "tile/entries/x001/000"},
-		{TLOG_LEVEL_ENTRIES, 5, 255, "tile/entries/005.p/255"},
-		{63, UINT64_MAX, 256, "tile/63/x018/x446/x744/x073/x709/x551/615"},
+	    {0, 0, 256, "tile/0/000"},
+	    {0, 1234067, 256, "tile/0/x001/x234/067"},
+	    {0, 273, 112, "tile/0/273.p/112"},
+	    {1, 1, 17, "tile/1/001.p/17"},
+	    {2, 0, 1, "tile/2/000.p/1"},
+	    {TLOG_LEVEL_ENTRIES, 1000, 256, "tile/entries/x001/000"},
+	    {TLOG_LEVEL_ENTRIES, 5, 255, "tile/entries/005.p/255"},
+	    {63, UINT64_MAX, 256, "tile/63/x018/x446/x744/x073/x709/x551/615"},
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		ck_assert_int_eq(tlog_tile_path(buf, sizeof buf, v[i].level, v[i].index, v[i].width),
-				 0);
+		ck_assert_int_eq(
+		    tlog_tile_path(buf, sizeof buf, v[i].level, v[i].index, v[i].width), 0);
 		ck_assert_str_eq(buf, v[i].path);
 		int level;
 		uint64_t index;
@@ -478,20 +506,35 @@ START_TEST(test_tile_paths)
 	ck_assert_int_ne(tlog_tile_path(buf, sizeof buf, 64, 0, 256), 0);
 	ck_assert_int_ne(tlog_tile_path(buf, sizeof buf, 0, 0, 257), 0);
 	const char *bad[] = {
-		"tile/0/x000/001", "tile/0/1",        "tile/00/000",       "tile/0/000.p/0",
-		"tile/0/000.p/256", "tile/0/000.p/07", "tile/64/000",       "tile/entries/000.p/",
-		"tile/0/000/",      "tile/0/0001",     "tile/0/x001",       "tile/0/x001/",
-		"tile/-1/000",      "tile/data/000",   "tiles/0/000",       "tile/0/000.q/5",
-		"tile/0/x1000/000", "tile//000",       "tile/0/000.p/5/x",  "tile/8/0/000",
-		"tile/0/x018/x446/x744/x073/x709/x551/616",
-		"tile/0/x001/x002/x003/x004/x005/x006/x007/000",
+	    "tile/0/x000/001",
+	    "tile/0/1",
+	    "tile/00/000",
+	    "tile/0/000.p/0",
+	    "tile/0/000.p/256",
+	    "tile/0/000.p/07",
+	    "tile/64/000",
+	    "tile/entries/000.p/",
+	    "tile/0/000/",
+	    "tile/0/0001",
+	    "tile/0/x001",
+	    "tile/0/x001/",
+	    "tile/-1/000",
+	    "tile/data/000",
+	    "tiles/0/000",
+	    "tile/0/000.q/5",
+	    "tile/0/x1000/000",
+	    "tile//000",
+	    "tile/0/000.p/5/x",
+	    "tile/8/0/000",
+	    "tile/0/x018/x446/x744/x073/x709/x551/616",
+	    "tile/0/x001/x002/x003/x004/x005/x006/x007/000",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		int level;
 		uint64_t index;
 		unsigned width;
-		ck_assert_msg(tlog_tile_path_parse(bad[i], &level, &index, &width) != 0, "accepted %s",
-			      bad[i]);
+		ck_assert_msg(tlog_tile_path_parse(bad[i], &level, &index, &width) != 0,
+		              "accepted %s", bad[i]);
 	}
 	/* tlog-tiles example: a tree of 70,000 leaves */
 	ck_assert_uint_eq(tlog_tile_full_count(70000, 0), 273);
@@ -546,7 +589,7 @@ struct memtiles {
 };
 
 static int memtiles_fetch(void *ctx, unsigned level, uint64_t index, unsigned need,
-			  tlog_hash *hashes, unsigned *width, char *e, size_t elen)
+                          tlog_hash *hashes, unsigned *width, char *e, size_t elen)
 {
 	struct memtiles *m = ctx;
 	uint64_t avail = m->size >> (TLOG_TILE_HEIGHT * level);
@@ -558,7 +601,7 @@ static int memtiles_fetch(void *ctx, unsigned level, uint64_t index, unsigned ne
 		return seterr(e, elen, "tile too narrow");
 	for (unsigned j = 0; j < w; j++)
 		if (tlog_memtree_read(m->t, TLOG_TILE_HEIGHT * level, index * 256 + j, hashes[j], e,
-				      elen) != 0)
+		                      elen) != 0)
 			return -1;
 	*width = w;
 	return 0;
@@ -607,11 +650,11 @@ START_TEST(test_tilecache)
 	uint64_t sizes[] = {1, 2, 255, 256, 257, 65535, 65536, 65537, 69999, 70000};
 	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
 		tlog_hash a, b;
-		ck_assert_int_eq(tlog_tree_root(tlog_memtree_read, m.t, sizes[s], a, err, sizeof err),
-				 0);
-		ck_assert_msg(tlog_tree_root(tlog_tilecache_read, c, sizes[s], b, err, sizeof err) ==
-				      0,
-			      "%s", err);
+		ck_assert_int_eq(
+		    tlog_tree_root(tlog_memtree_read, m.t, sizes[s], a, err, sizeof err), 0);
+		ck_assert_msg(
+		    tlog_tree_root(tlog_tilecache_read, c, sizes[s], b, err, sizeof err) == 0, "%s",
+		    err);
 		ck_assert_mem_eq(a, b, 32);
 	}
 	tlog_hash root, fr;
@@ -622,22 +665,22 @@ START_TEST(test_tilecache)
 		uint64_t idx = (k * 7919 * 7907) % total, old = (k * 104729) % total;
 		tlog_hash p1[TLOG_PROOF_MAX], p2[TLOG_PROOF_MAX], leaf;
 		size_t n1, n2;
-		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, m.t, idx, total, p1, &n1, err,
-						      sizeof err),
-				 0);
-		ck_assert_int_eq(tlog_prove_inclusion(tlog_tilecache_read, c, idx, total, p2, &n2, err,
-						      sizeof err),
-				 0);
+		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, m.t, idx, total, p1, &n1,
+		                                      err, sizeof err),
+		                 0);
+		ck_assert_int_eq(tlog_prove_inclusion(tlog_tilecache_read, c, idx, total, p2, &n2,
+		                                      err, sizeof err),
+		                 0);
 		ck_assert_uint_eq(n1, n2);
 		ck_assert_mem_eq(p1, p2, n1 * 32);
 		fake_leaf(leaf, idx);
 		ck_assert(incl_ok(idx, total, leaf, p2, n2, root));
 		ck_assert_int_eq(tlog_prove_consistency(tlog_memtree_read, m.t, old, total, p1, &n1,
-							err, sizeof err),
-				 0);
+		                                        err, sizeof err),
+		                 0);
 		ck_assert_int_eq(tlog_prove_consistency(tlog_tilecache_read, c, old, total, p2, &n2,
-							err, sizeof err),
-				 0);
+		                                        err, sizeof err),
+		                 0);
 		ck_assert_uint_eq(n1, n2);
 		ck_assert_mem_eq(p1, p2, n1 * 32);
 	}
@@ -686,7 +729,7 @@ static size_t make_entry(unsigned char *buf, uint64_t i, unsigned char variant)
 
 /* Appends entries [from, to) in batches of the given size, mirroring them in t. */
 static void append_range(struct logwriter *lw, struct tlog_memtree *t, uint64_t from, uint64_t to,
-			 size_t batch, unsigned char variant)
+                         size_t batch, unsigned char variant)
 {
 	static unsigned char data[4096][256];
 	const unsigned char *ents[4096];
@@ -726,17 +769,18 @@ static int file_exists(const char *dir, const char *rel)
 
 /* Reads checkpoint or checkpoints/<n> and verifies it with the log key. */
 static void check_signed(const char *dir, const char *rel, const unsigned char pk[32],
-			 uint64_t size, struct tlog_memtree *t)
+                         uint64_t size, struct tlog_memtree *t)
 {
 	char *p = xasprintf("%s/%s", dir, rel);
 	uint8_t *data;
 	size_t len;
-	ck_assert_msg(file_read_all(p, NOTE_MAX_BYTES, &data, &len, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(file_read_all(p, NOTE_MAX_BYTES, &data, &len, err, sizeof err) == 0, "%s",
+	              err);
 	struct note_verifier v;
 	struct note_checkpoint c;
 	ck_assert_int_eq(note_verifier_from_key(&v, origin, pk, err, sizeof err), 0);
 	ck_assert_msg(note_checkpoint_open((char *)data, len, &v, &c, err, sizeof err) == 0, "%s",
-		      err);
+	              err);
 	ck_assert_uint_eq(c.size, size);
 	ck_assert_str_eq(c.origin, origin);
 	tlog_hash root;
@@ -768,8 +812,8 @@ START_TEST(test_logwriter_batches)
 		ck_assert_uint_eq(logwriter_size(lw), size);
 		check_root(lw, t, size);
 		if (k % 5 == 0) {
-			ck_assert_msg(logwriter_checkpoint(lw, (int64_t)k, err, sizeof err) == 0, "%s",
-				      err);
+			ck_assert_msg(logwriter_checkpoint(lw, (int64_t)k, err, sizeof err) == 0,
+			              "%s", err);
 			ck_assert_uint_eq(logwriter_signed_size(lw), size);
 			char rel[64];
 			snprintf(rel, sizeof rel, "checkpoints/%llu", (unsigned long long)size);
@@ -822,16 +866,17 @@ START_TEST(test_logwriter_batches)
 		uint64_t idx = (k * 7919 * 31) % size, old = (k * 104729) % size;
 		tlog_hash p1[TLOG_PROOF_MAX], p2[TLOG_PROOF_MAX], leaf, oldroot;
 		size_t n1, n2;
-		ck_assert_int_eq(logwriter_inclusion_proof(lw, idx, size, p1, &n1, err, sizeof err), 0);
-		ck_assert_int_eq(tlog_prove_inclusion(tlog_memtree_read, t, idx, size, p2, &n2, err,
-						      sizeof err),
-				 0);
+		ck_assert_int_eq(logwriter_inclusion_proof(lw, idx, size, p1, &n1, err, sizeof err),
+		                 0);
+		ck_assert_int_eq(
+		    tlog_prove_inclusion(tlog_memtree_read, t, idx, size, p2, &n2, err, sizeof err),
+		    0);
 		ck_assert_uint_eq(n1, n2);
 		ck_assert_mem_eq(p1, p2, 32 * n1);
 		tlog_memtree_read(t, 0, idx, leaf, err, sizeof err);
 		ck_assert(incl_ok(idx, size, leaf, p1, n1, root));
-		ck_assert_int_eq(logwriter_consistency_proof(lw, old, size, p1, &n1, err, sizeof err),
-				 0);
+		ck_assert_int_eq(
+		    logwriter_consistency_proof(lw, old, size, p1, &n1, err, sizeof err), 0);
 		tlog_tree_root(tlog_memtree_read, t, old, oldroot, err, sizeof err);
 		ck_assert(cons_ok(old, size, oldroot, root, p1, n1));
 	}
@@ -1023,7 +1068,7 @@ START_TEST(test_logwriter_refuses_inconsistent_signing)
 	free(p);
 	ck_assert_int_ne(logwriter_checkpoint(lw, 2, err, sizeof err), 0);
 	ck_assert_msg(strstr(err, "not consistent with the last signed checkpoint") != NULL, "%s",
-		      err);
+	              err);
 	ck_assert_uint_eq(logwriter_signed_size(lw), 100);
 	ck_assert(!file_exists(dir, "checkpoints/600"));
 	logwriter_free(lw);
