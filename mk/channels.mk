@@ -26,4 +26,10 @@ build/san/tools/channel_send: $(CHANNEL_SEND_DEPS) | $(DEPS_STAMP)
 		-fno-omit-frame-pointer -o $@ $(CHANNEL_SEND_SRC) $(LDLIBS)
 
 .PHONY: channel-tools
-channel-tools: build/tools/channel_send build/san/tools/channel_send
+channel-tools: build/tools/channel_send build/san/tools/channel_send build/tools/webhook_sink
+
+# The webhook benchmark's HTTPS receiver (libmicrohttpd with GnuTLS).
+build/tools/webhook_sink: tests/tools/webhook_sink.c common/util.c common/util.h mk/channels.mk | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC/LD   $@")
+	$(Q)$(CC) $(CHANNEL_SEND_CFLAGS) -O2 -g -o $@ tests/tools/webhook_sink.c common/util.c $(LDLIBS)
