@@ -563,27 +563,33 @@ int logwriter_checkpoint(struct logwriter *lw, int64_t now_ms, char *err, size_t
 
 /* ---- queries ---- */
 
-uint64_t logwriter_size(struct logwriter *lw)
+/* The mutex is not part of the logwriter's value: the const getters may take it. */
+static pthread_mutex_t *mutex_of(const struct logwriter *lw)
 {
-	pthread_mutex_lock(&lw->mu);
+	return (pthread_mutex_t *)&lw->mu;
+}
+
+uint64_t logwriter_size(const struct logwriter *lw)
+{
+	pthread_mutex_lock(mutex_of(lw));
 	uint64_t n = lw->size;
-	pthread_mutex_unlock(&lw->mu);
+	pthread_mutex_unlock(mutex_of(lw));
 	return n;
 }
 
-uint64_t logwriter_signed_size(struct logwriter *lw)
+uint64_t logwriter_signed_size(const struct logwriter *lw)
 {
-	pthread_mutex_lock(&lw->mu);
+	pthread_mutex_lock(mutex_of(lw));
 	uint64_t n = lw->have_signed ? lw->signed_size : 0;
-	pthread_mutex_unlock(&lw->mu);
+	pthread_mutex_unlock(mutex_of(lw));
 	return n;
 }
 
-int64_t logwriter_signed_ms(struct logwriter *lw)
+int64_t logwriter_signed_ms(const struct logwriter *lw)
 {
-	pthread_mutex_lock(&lw->mu);
+	pthread_mutex_lock(mutex_of(lw));
 	int64_t t = lw->signed_ms;
-	pthread_mutex_unlock(&lw->mu);
+	pthread_mutex_unlock(mutex_of(lw));
 	return t;
 }
 
@@ -644,7 +650,7 @@ int logwriter_consistency_proof(struct logwriter *lw, uint64_t old_size, uint64_
 	return rc;
 }
 
-char *logwriter_vkey(struct logwriter *lw)
+char *logwriter_vkey(const struct logwriter *lw)
 {
 	return note_vkey(lw->self.name, lw->self.pk);
 }

@@ -24,9 +24,9 @@ struct logwriter;
 struct logwriter *logwriter_open(const char *dir, const char *origin, const unsigned char sk[64],
                                  char *err, size_t errlen);
 /* Number of entries durably in the tiles. */
-uint64_t logwriter_size(struct logwriter *lw);
+uint64_t logwriter_size(const struct logwriter *lw);
 /* Size of the last checkpoint signed (0 if none yet). */
-uint64_t logwriter_signed_size(struct logwriter *lw);
+uint64_t logwriter_signed_size(const struct logwriter *lw);
 /*
  * Appends n entries in order (each at most 65535 bytes; the caller keeps ownership). Writes
  * the full tiles and entry bundles once, rewrites the partial ones, and fsyncs everything
@@ -44,7 +44,7 @@ int logwriter_append(struct logwriter *lw, const unsigned char *const *entries, 
  */
 int logwriter_checkpoint(struct logwriter *lw, int64_t now_ms, char *err, size_t errlen);
 /* Time passed to the last successful logwriter_checkpoint that signed (0 if none). */
-int64_t logwriter_signed_ms(struct logwriter *lw);
+int64_t logwriter_signed_ms(const struct logwriter *lw);
 /* The signed checkpoint last written, malloc'd (caller frees), or NULL if none. */
 char *logwriter_signed_checkpoint(struct logwriter *lw, size_t *len);
 /* Root of the tree of the first size entries (size <= logwriter_size). 0 / -1. */
@@ -60,7 +60,7 @@ int logwriter_inclusion_proof(struct logwriter *lw, uint64_t index, uint64_t siz
 int logwriter_consistency_proof(struct logwriter *lw, uint64_t old_size, uint64_t new_size,
                                 unsigned char (*out)[32], size_t *count, char *err, size_t errlen);
 /* The verifier key "<origin>+<key id>+<base64 key>", malloc'd (caller frees). */
-char *logwriter_vkey(struct logwriter *lw);
+char *logwriter_vkey(const struct logwriter *lw);
 /* Closes the directory and wipes the key copy. Accepts NULL. */
 void logwriter_free(struct logwriter *lw);
 
