@@ -53,7 +53,7 @@ static const char USAGE[] =
 #define LISTING_MAX   ((size_t)64 << 20)
 #define KEYFILE_MAX   4096
 #define FIELD_MAX     256
-#define ROUTES_MAX    4096
+#define ROUTES_MAX    1024
 #define KEPT_MAX      ((size_t)100000000)
 #define CACHE_SLOTS   256
 #define REPORT_ID_HEX 32
@@ -1309,7 +1309,7 @@ static size_t check_deadline(struct audit *a, uint64_t deadline_ms)
 		}
 		if (ok)
 			continue;
-		if (r->at + deadline_ms > a->last_at) {
+		if (r->at > UINT64_MAX - deadline_ms || r->at + deadline_ms > a->last_at) {
 			pending++;
 			continue; /* not due yet as of the log's last entry */
 		}
