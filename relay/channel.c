@@ -110,7 +110,7 @@ void channel_sanitize(char *dst, size_t cap, const char *src, size_t len)
 }
 
 void channel_result(struct delivery_result *r, enum delivery_outcome outcome, int code,
-		    int retry_after, const char *fmt, ...)
+                    int retry_after, const char *fmt, ...)
 {
 	char tmp[1024];
 	va_list ap;
@@ -142,7 +142,7 @@ enum delivery_outcome channel_http_outcome(long status)
 static int month_index(const char *m)
 {
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	for (int i = 0; i < 12; i++)
 		if (strcmp(m, months[i]) == 0)
 			return i;
@@ -155,21 +155,21 @@ static int64_t parse_http_date(const char *v)
 	int day = 0, year = 0, hh = 0, mm = 0, ss = 0, end = -1;
 	char mon[4] = "";
 	bool matched = sscanf(v, "%*[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", &day, mon,
-			      &year, &hh, &mm, &ss, &end) == 6 &&
-		       end > 0;
+	                      &year, &hh, &mm, &ss, &end) == 6 &&
+	               end > 0;
 	if (!matched) {
 		end = -1;
 		matched = sscanf(v, "%*[A-Za-z], %2d-%3[A-Za-z]-%2d %2d:%2d:%2d GMT%n", &day, mon,
-				 &year, &hh, &mm, &ss, &end) == 6 &&
-			  end > 0;
+		                 &year, &hh, &mm, &ss, &end) == 6 &&
+		          end > 0;
 		if (matched)
 			year += year < 70 ? 2000 : 1900;
 	}
 	if (!matched) {
 		end = -1;
 		matched = sscanf(v, "%*[A-Za-z] %3[A-Za-z] %2d %2d:%2d:%2d %4d%n", mon, &day, &hh,
-				 &mm, &ss, &year, &end) == 6 &&
-			  end > 0;
+		                 &mm, &ss, &year, &end) == 6 &&
+		          end > 0;
 	}
 	if (!matched)
 		return -1;

@@ -123,8 +123,9 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 		if (st != NULL && st->tls_error[0] == '\0') {
 			int e = X509_STORE_CTX_get_error(x);
 			snprintf(st->tls_error, sizeof st->tls_error,
-				 "server certificate refused: %s (depth %d)",
-				 X509_verify_cert_error_string(e), X509_STORE_CTX_get_error_depth(x));
+			         "server certificate refused: %s (depth %d)",
+			         X509_verify_cert_error_string(e),
+			         X509_STORE_CTX_get_error_depth(x));
 		}
 	}
 	return ok;
@@ -141,7 +142,8 @@ struct email_channel *email_channel_new(const struct email_config *cfg, char *er
 		return NULL;
 	}
 	if (!address_valid(cfg->from)) {
-		seterr(err, errlen, "email: invalid sender address \"%s\"", cfg->from ? cfg->from : "");
+		seterr(err, errlen, "email: invalid sender address \"%s\"",
+		       cfg->from ? cfg->from : "");
 		return NULL;
 	}
 	if (cfg->starttls < 0 || cfg->starttls > 2) {
@@ -187,8 +189,8 @@ struct email_channel *email_channel_new(const struct email_config *cfg, char *er
 		SSL_CTX_set_min_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
 		SSL_CTX_set_max_proto_version(ch->ssl_ctx, TLS1_2_VERSION);
 		int loaded = ch->ca_file
-				 ? SSL_CTX_load_verify_locations(ch->ssl_ctx, ch->ca_file, NULL)
-				 : SSL_CTX_set_default_verify_paths(ch->ssl_ctx);
+		                 ? SSL_CTX_load_verify_locations(ch->ssl_ctx, ch->ca_file, NULL)
+		                 : SSL_CTX_set_default_verify_paths(ch->ssl_ctx);
 		if (loaded != 1) {
 			char e[160];
 			ERR_error_string_n(ERR_get_error(), e, sizeof e);
@@ -201,7 +203,7 @@ struct email_channel *email_channel_new(const struct email_config *cfg, char *er
 		 * handshake; libesmtp checks again afterwards, DNS names only. */
 		X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ch->ssl_ctx);
 		int named = host_is_ip(ch->host) ? X509_VERIFY_PARAM_set1_ip_asc(param, ch->host)
-						 : X509_VERIFY_PARAM_set1_host(param, ch->host, 0);
+		                                 : X509_VERIFY_PARAM_set1_host(param, ch->host, 0);
 		if (named != 1) {
 			seterr(err, errlen, "email: cannot set the expected certificate name %s",
 			       ch->host);
@@ -212,7 +214,7 @@ struct email_channel *email_channel_new(const struct email_config *cfg, char *er
 	}
 	if (ch->username && ch->starttls == 0)
 		log_warn("email: SMTP AUTH without STARTTLS sends the password in clear to %s",
-			 ch->server);
+		         ch->server);
 	return ch;
 fail:
 	email_channel_free(ch);
@@ -292,12 +294,12 @@ static void add_date(struct channel_buf *b, time_t t)
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	channel_buf_printf(b, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n", days[tm.tm_wday],
-			   tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-			   tm.tm_sec);
+	                   tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+	                   tm.tm_sec);
 }
 
 /* The summary in canonical form: every line break becomes CRLF. */
@@ -323,7 +325,7 @@ static int email_check(const struct delivery *d, char *err, size_t errlen)
 		return seterr(err, errlen, "not an email delivery");
 	if (!channel_token_valid(d->notification_id, EMAIL_MAX_ID))
 		return seterr(err, errlen, "invalid notification id (want 1-%d of [A-Za-z0-9._-])",
-			      EMAIL_MAX_ID);
+		              EMAIL_MAX_ID);
 	if (!address_valid(d->address))
 		return seterr(err, errlen, "invalid email address");
 	if (channel_opt(d->thread_id) && !channel_token_valid(d->thread_id, EMAIL_MAX_ID))
@@ -345,7 +347,7 @@ static int email_check(const struct delivery *d, char *err, size_t errlen)
 
 /* Builds the whole message of d into out (CRLF lines, none longer than 998 octets). */
 static void email_build(const struct email_channel *ch, const struct delivery *d, time_t now,
-			struct channel_buf *out)
+                        struct channel_buf *out)
 {
 	uint8_t rnd[12];
 	char boundary[64], hex[sizeof rnd * 2 + 1];
@@ -370,19 +372,20 @@ static void email_build(const struct email_channel *ch, const struct delivery *d
 
 	channel_buf_printf(out, "\r\n--%s\r\n", boundary);
 	channel_buf_adds(out, "Content-Type: text/plain; charset=UTF-8\r\n"
-			      "Content-Transfer-Encoding: base64\r\n\r\n");
+	                      "Content-Transfer-Encoding: base64\r\n\r\n");
 	struct channel_buf text = {0};
 	canonical_text(&text, d->text);
 	add_base64_lines(out, (const uint8_t *)text.data, text.len);
 	channel_buf_free(&text);
 
-	const char *name = channel_opt(d->attachment_name) ? d->attachment_name : "notification.tbsc";
+	const char *name =
+	    channel_opt(d->attachment_name) ? d->attachment_name : "notification.tbsc";
 	channel_buf_printf(out, "\r\n--%s\r\n", boundary);
 	channel_buf_printf(out,
-			   "Content-Type: application/octet-stream; name=\"%s\"\r\n"
-			   "Content-Disposition: attachment; filename=\"%s\"\r\n"
-			   "Content-Transfer-Encoding: base64\r\n\r\n",
-			   name, name);
+	                   "Content-Type: application/octet-stream; name=\"%s\"\r\n"
+	                   "Content-Disposition: attachment; filename=\"%s\"\r\n"
+	                   "Content-Transfer-Encoding: base64\r\n\r\n",
+	                   name, name);
 	add_base64_lines(out, d->attachment, d->attachment_len);
 	channel_buf_printf(out, "\r\n--%s--\r\n", boundary);
 }
@@ -476,7 +479,8 @@ static void monitor_cb(const char *buf, int buflen, int writing, void *arg)
 		return;
 	size_t n = (size_t)buflen;
 	if (writing == SMTP_CB_WRITING) {
-		if (n >= 5 && (strncasecmp(buf, "EHLO ", 5) == 0 || strncasecmp(buf, "HELO ", 5) == 0)) {
+		if (n >= 5 &&
+		    (strncasecmp(buf, "EHLO ", 5) == 0 || strncasecmp(buf, "HELO ", 5) == 0)) {
 			st->in_ehlo = true;
 			st->auth_offered = false;
 		} else if (n >= 5 && strncasecmp(buf, "AUTH ", 5) == 0) {
@@ -529,7 +533,8 @@ static void smtp_socket_nodelay(unsigned port)
 		int type = 0;
 		socklen_t tlen = sizeof type;
 		if (peer_port != port ||
-		    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_STREAM)
+		    getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+		    type != SOCK_STREAM)
 			continue;
 		int one = 1;
 		setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -556,8 +561,8 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		*ok = 0;
 		if (st->tls_error[0] == '\0')
 			snprintf(st->tls_error, sizeof st->tls_error,
-				 "server certificate refused: %s",
-				 X509_verify_cert_error_string(result));
+			         "server certificate refused: %s",
+			         X509_verify_cert_error_string(result));
 		break;
 	}
 	case SMTP_EV_WRONG_PEER_CERTIFICATE: {
@@ -569,8 +574,8 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 		*ok = ssl != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
 		if (!*ok && st->tls_error[0] == '\0')
 			snprintf(st->tls_error, sizeof st->tls_error,
-				 "server certificate name %.50s does not match %.50s",
-				 seen ? seen : "?", st->ch->host);
+			         "server certificate name %.50s does not match %.50s",
+			         seen ? seen : "?", st->ch->host);
 		break;
 	}
 	case SMTP_EV_NO_PEER_CERTIFICATE: {
@@ -589,7 +594,7 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_UNUSABLE_CLIENT_CERTIFICATE:
 	case SMTP_EV_NO_CLIENT_CERTIFICATE:
 		snprintf(st->tls_error, sizeof st->tls_error,
-			 "unusable client certificate file under ~/.config/libesmtp");
+		         "unusable client certificate file under ~/.config/libesmtp");
 		if (event == SMTP_EV_NO_CLIENT_CERTIFICATE) {
 			int *ok = va_arg(ap, int *);
 			*ok = 0;
@@ -620,25 +625,25 @@ static void status_result(struct delivery_result *r, const smtp_status_t *s)
 	const char *text = s->text ? s->text : "";
 	if (s->enh_class > 0)
 		channel_result(r, smtp_outcome(s->code), s->code, 0, "%d %d.%d.%d %s", s->code,
-			       s->enh_class, s->enh_subject, s->enh_detail, text);
+		               s->enh_class, s->enh_subject, s->enh_detail, text);
 	else
 		channel_result(r, smtp_outcome(s->code), s->code, 0, "%d %s", s->code, text);
 }
 
 /* Why the session did not complete a message: the most specific reason known. */
 static void session_failure(const struct email_channel *ch, const struct session_state *st,
-			    struct delivery_result *r)
+                            struct delivery_result *r)
 {
 	if (st->tls_missing) {
 		channel_result(r, DELIVERY_TEMPORARY, 0, 0,
-			       "server %s does not offer STARTTLS, required by configuration",
-			       ch->server);
+		               "server %s does not offer STARTTLS, required by configuration",
+		               ch->server);
 	} else if (st->tls_error[0]) {
 		channel_result(r, DELIVERY_TEMPORARY, 0, 0, "STARTTLS with %s failed: %s",
-			       ch->server, st->tls_error);
+		               ch->server, st->tls_error);
 	} else if (st->auth_failed) {
 		channel_result(r, DELIVERY_TEMPORARY, st->auth_code, 0, "SMTP AUTH failed: %s",
-			       st->auth_reply);
+		               st->auth_reply);
 	} else if (st->last_error[0]) {
 		channel_result(r, DELIVERY_TEMPORARY, st->last_error_code, 0, "%s", st->last_error);
 	} else {
@@ -646,15 +651,16 @@ static void session_failure(const struct email_channel *ch, const struct session
 		int e = smtp_errno();
 		if (e == 0)
 			channel_result(r, DELIVERY_TEMPORARY, 0, 0,
-				       "SMTP session with %s ended before this message", ch->server);
+			               "SMTP session with %s ended before this message",
+			               ch->server);
 		else
 			channel_result(r, DELIVERY_TEMPORARY, 0, 0, "SMTP session with %s: %s",
-				       ch->server, smtp_strerror(e, buf, sizeof buf));
+			               ch->server, smtp_strerror(e, buf, sizeof buf));
 	}
 }
 
 int email_send(struct email_channel *ch, const struct delivery *const *d, size_t n,
-	       struct delivery_result *res)
+               struct delivery_result *res)
 {
 	if (n == 0)
 		return 0;
@@ -670,7 +676,7 @@ int email_send(struct email_channel *ch, const struct delivery *const *d, size_t
 	if (session == NULL) {
 		for (size_t i = 0; i < n; i++)
 			channel_result(&res[i], DELIVERY_TEMPORARY, 0, 0,
-				       "cannot create an SMTP session");
+			               "cannot create an SMTP session");
 		rc = -1;
 		goto cleanup;
 	}
@@ -678,7 +684,7 @@ int email_send(struct email_channel *ch, const struct delivery *const *d, size_t
 	for (size_t i = 0; i < n; i++) {
 		if (d[i] == NULL || email_check(d[i], err, sizeof err) < 0) {
 			channel_result(&res[i], DELIVERY_PERMANENT, 0, 0, "%s",
-				       d[i] ? err : "no delivery");
+			               d[i] ? err : "no delivery");
 			continue;
 		}
 		struct email_msg *m = &msgs[i];
@@ -700,20 +706,20 @@ int email_send(struct email_channel *ch, const struct delivery *const *d, size_t
 		for (size_t i = 0; i < n; i++)
 			if (msgs[i].msg)
 				channel_result(&res[i], DELIVERY_TEMPORARY, 0, 0,
-					       "libesmtp refused server %s", ch->server);
+				               "libesmtp refused server %s", ch->server);
 		rc = -1;
 		goto cleanup;
 	}
 	long ms = (long)ch->timeout_s * 1000;
 	static const int which[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA,
-				    Timeout_TRANSFER, Timeout_DATA2};
+	                            Timeout_TRANSFER, Timeout_DATA2};
 	for (size_t i = 0; i < sizeof which / sizeof which[0]; i++)
 		smtp_set_timeout(session, which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, ms);
 	smtp_set_eventcb(session, event_cb, &st);
 	smtp_set_monitorcb(session, monitor_cb, &st, 0);
 	if (ch->starttls > 0) {
-		smtp_starttls_enable(session, ch->starttls == 2 ? Starttls_REQUIRED
-								: Starttls_ENABLED);
+		smtp_starttls_enable(session,
+		                     ch->starttls == 2 ? Starttls_REQUIRED : Starttls_ENABLED);
 		smtp_starttls_set_ctx(session, ch->ssl_ctx);
 	} else {
 		smtp_starttls_enable(session, Starttls_DISABLED);
@@ -740,8 +746,8 @@ int email_send(struct email_channel *ch, const struct delivery *const *d, size_t
 
 	/* AUTH was configured but did not succeed: whatever the server did not accept is a
 	 * temporary failure of the session, not a verdict on the message. */
-	bool auth_missing = ch->username && st.ehlo_ok && !st.auth_ok && !st.tls_missing &&
-			    st.tls_error[0] == '\0';
+	bool auth_missing =
+	    ch->username && st.ehlo_ok && !st.auth_ok && !st.tls_missing && st.tls_error[0] == '\0';
 	bool any_status = false;
 	for (size_t i = 0; i < n; i++) {
 		struct email_msg *m = &msgs[i];
@@ -763,11 +769,11 @@ int email_send(struct email_channel *ch, const struct delivery *const *d, size_t
 		if (res[i].outcome != DELIVERY_OK && auth_missing) {
 			if (st.auth_failed)
 				channel_result(&res[i], DELIVERY_TEMPORARY, st.auth_code, 0,
-					       "SMTP AUTH failed: %s", st.auth_reply);
+				               "SMTP AUTH failed: %s", st.auth_reply);
 			else
 				channel_result(&res[i], DELIVERY_TEMPORARY, 0, 0,
-					       "server %s did not offer AUTH%s", ch->server,
-					       ch->starttls ? "" : " (STARTTLS is off)");
+				               "server %s did not offer AUTH%s", ch->server,
+				               ch->starttls ? "" : " (STARTTLS is off)");
 		}
 	}
 	(void)started; /* libesmtp reports success even when it quit early: statuses decide */

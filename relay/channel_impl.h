@@ -15,7 +15,7 @@
 /* Fill r; detail is formatted, then made one printable line (controls become spaces) and cut
  * at 255 bytes on a UTF-8 character boundary. */
 void channel_result(struct delivery_result *r, enum delivery_outcome outcome, int code,
-		    int retry_after, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                    int retry_after, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Copy src (len bytes) into dst (cap bytes) as one printable line: CR, LF, TAB and other
  * controls become spaces, runs of spaces collapse, invalid UTF-8 becomes '?', the end is cut

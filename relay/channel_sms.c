@@ -1,4 +1,5 @@
-/* channel_sms.c: SMS through Kannel's sendsms HTTP interface or a generic HTTP gateway (libcurl). */
+/* channel_sms.c: SMS through Kannel's sendsms HTTP interface or a generic HTTP gateway (libcurl).
+ */
 #include "channel_impl.h"
 
 #include "util.h"
@@ -11,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#define SMS_MAX_TEXT    4000 /* bytes of UTF-8; the gateway's max-messages decides the rest */
-#define SMS_MAX_URL     2048
-#define SMS_MAX_ID      128
+#define SMS_MAX_TEXT 4000 /* bytes of UTF-8; the gateway's max-messages decides the rest */
+#define SMS_MAX_URL  2048
+#define SMS_MAX_ID   128
 
 enum sms_profile { SMS_KANNEL, SMS_HTTP };
 
@@ -84,15 +85,18 @@ static int parse_headers(struct sms_channel *ch, const char *spec, char *err, si
 			memcpy(line, p, len);
 			line[len] = '\0';
 			char *colon = strchr(line, ':');
-			bool ok = colon != NULL && colon != line && channel_header_value_valid(line);
+			bool ok =
+			    colon != NULL && colon != line && channel_header_value_valid(line);
 			for (char *q = line; ok && q < colon; q++)
 				if (!(isalnum((unsigned char)*q) || *q == '-' || *q == '_'))
 					ok = false;
 			if (!ok) {
 				free(line);
-				return seterr(err, errlen, "sms: bad header line (want \"Name: value\")");
+				return seterr(err, errlen,
+				              "sms: bad header line (want \"Name: value\")");
 			}
-			if ((size_t)(colon - line) == 12 && strncasecmp(line, "Content-Type", 12) == 0)
+			if ((size_t)(colon - line) == 12 &&
+			    strncasecmp(line, "Content-Type", 12) == 0)
 				content_type = true;
 			struct curl_slist *h = curl_slist_append(ch->headers, line);
 			free(line);
@@ -128,7 +132,8 @@ struct sms_channel *sms_channel_new(const struct sms_config *cfg, char *err, siz
 	} else if (strcmp(cfg->profile, "http") == 0) {
 		profile = SMS_HTTP;
 	} else {
-		seterr(err, errlen, "sms: unknown profile \"%s\" (want kannel or http)", cfg->profile);
+		seterr(err, errlen, "sms: unknown profile \"%s\" (want kannel or http)",
+		       cfg->profile);
 		return NULL;
 	}
 	if (!http_url_valid(cfg->url)) {
@@ -242,11 +247,11 @@ static void json_escape(struct channel_buf *b, const char *s)
 
 /* Expands {to} {text} {id} {dlr_url} in tmpl, JSON-escaped (json) or URL-encoded. */
 static void expand(CURL *c, struct channel_buf *out, const char *tmpl, const struct delivery *d,
-		   bool json)
+                   bool json)
 {
 	static const char *const names[] = {"{to}", "{text}", "{id}", "{dlr_url}"};
 	const char *values[] = {d->address, d->sms_text, d->notification_id,
-				channel_opt(d->dlr_url) ? d->dlr_url : ""};
+	                        channel_opt(d->dlr_url) ? d->dlr_url : ""};
 	const char *p = tmpl;
 	while (*p) {
 		size_t k = 0;
@@ -283,7 +288,7 @@ static int sms_check(const struct delivery *d, char *err, size_t errlen)
 	if (d->sms_text == NULL || *d->sms_text == '\0' || strlen(d->sms_text) > SMS_MAX_TEXT ||
 	    !channel_utf8_valid(d->sms_text, strlen(d->sms_text)))
 		return seterr(err, errlen, "SMS text missing, longer than %d bytes or not UTF-8",
-			      SMS_MAX_TEXT);
+		              SMS_MAX_TEXT);
 	if (channel_opt(d->dlr_url) && !http_url_valid(d->dlr_url))
 		return seterr(err, errlen, "invalid DLR URL");
 	return 0;
@@ -337,7 +342,7 @@ int sms_send(struct sms_channel *ch, const struct delivery *d, struct delivery_r
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ch->timeout_s * 1000);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(ch->timeout_s < 10 ? ch->timeout_s : 10) * 1000);
+	                 (long)(ch->timeout_s < 10 ? ch->timeout_s : 10) * 1000);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "tbsc-relay");
@@ -351,10 +356,10 @@ int sms_send(struct sms_channel *ch, const struct delivery *d, struct delivery_r
 	if (rc != CURLE_OK) {
 		enum delivery_outcome o =
 		    (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
-			? DELIVERY_PERMANENT
-			: DELIVERY_TEMPORARY;
+		        ? DELIVERY_PERMANENT
+		        : DELIVERY_TEMPORARY;
 		channel_result(res, o, 0, 0, "SMS gateway: %s",
-			       errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		               errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	} else {
 		long status = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -362,8 +367,8 @@ int sms_send(struct sms_channel *ch, const struct delivery *d, struct delivery_r
 		if (o == DELIVERY_GONE) /* a gateway URL is not a recipient's endpoint */
 			o = DELIVERY_PERMANENT;
 		int retry = o == DELIVERY_TEMPORARY
-				? channel_parse_retry_after(reply.retry_after, now_s())
-				: 0;
+		                ? channel_parse_retry_after(reply.retry_after, now_s())
+		                : 0;
 		channel_result(res, o, (int)status, retry, "HTTP %ld %s", status, reply.body);
 	}
 	/* The URL holds the Kannel password: wipe it. */

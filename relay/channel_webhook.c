@@ -5,8 +5,8 @@
 #include "util.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <curl/curl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +24,7 @@ struct webhook_channel {
 	int timeout_s;
 	int per_endpoint;
 	int max_total;
-	CURLM *multi; /* owns the connection cache: connections outlive webhook_send calls */
+	CURLM *multi;  /* owns the connection cache: connections outlive webhook_send calls */
 	CURLSH *share; /* TLS sessions and DNS shared by the easy handles */
 	CURL **idle;   /* easy handles ready for reuse */
 	size_t nidle, capidle;
@@ -48,7 +48,7 @@ struct origin {
 };
 
 struct webhook_channel *webhook_channel_new(const struct webhook_config *cfg, char *err,
-					    size_t errlen)
+                                            size_t errlen)
 {
 	if (cfg == NULL) {
 		seterr(err, errlen, "webhook: no configuration");
@@ -178,7 +178,8 @@ static int webhook_check(const struct delivery *d, char *err, size_t errlen)
 		return seterr(err, errlen, "webhook URL must be https://");
 	for (const unsigned char *p = (const unsigned char *)d->address; *p; p++)
 		if (*p <= 0x20 || *p >= 0x7f)
-			return seterr(err, errlen, "webhook URL contains spaces or non-ASCII bytes");
+			return seterr(err, errlen,
+			              "webhook URL contains spaces or non-ASCII bytes");
 	if (d->signature == NULL || *d->signature == '\0' ||
 	    strlen(d->signature) > WEBHOOK_MAX_SIGNATURE ||
 	    !channel_header_value_valid(d->signature))
@@ -186,7 +187,8 @@ static int webhook_check(const struct delivery *d, char *err, size_t errlen)
 	if (d->timestamp <= 0)
 		return seterr(err, errlen, "missing webhook-timestamp");
 	if (d->body == NULL || d->body_len > WEBHOOK_MAX_BODY)
-		return seterr(err, errlen, "body missing or larger than %u bytes", WEBHOOK_MAX_BODY);
+		return seterr(err, errlen, "body missing or larger than %u bytes",
+		              WEBHOOK_MAX_BODY);
 	return 0;
 }
 
@@ -233,7 +235,7 @@ static int transfer_start(struct webhook_channel *ch, struct transfer *t)
 		curl_easy_setopt(e, CURLOPT_CAINFO, ch->ca_file);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ch->timeout_s * 1000);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-			 (long)(ch->timeout_s < 10 ? ch->timeout_s : 10) * 1000);
+	                 (long)(ch->timeout_s < 10 ? ch->timeout_s : 10) * 1000);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_SHARE, ch->share);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, channel_http_on_header);
@@ -245,7 +247,7 @@ static int transfer_start(struct webhook_channel *ch, struct transfer *t)
 	CURLMcode mc = curl_multi_add_handle(ch->multi, e);
 	if (mc != CURLM_OK) {
 		channel_result(t->res, DELIVERY_TEMPORARY, 0, 0, "curl_multi_add_handle: %s",
-			       curl_multi_strerror(mc));
+		               curl_multi_strerror(mc));
 		return -1;
 	}
 	return 0;
@@ -278,17 +280,18 @@ static void transfer_done(struct webhook_channel *ch, struct transfer *t, CURLco
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 		enum delivery_outcome o = channel_http_outcome(status);
 		int retry = o == DELIVERY_TEMPORARY
-				? channel_parse_retry_after(t->reply.retry_after, now_s())
-				: 0;
+		                ? channel_parse_retry_after(t->reply.retry_after, now_s())
+		                : 0;
 		if (status >= 300 && status <= 399)
 			channel_result(r, o, (int)status, 0,
-				       "HTTP %ld: redirect not followed (Location: %s)", status,
-				       t->reply.location);
+			               "HTTP %ld: redirect not followed (Location: %s)", status,
+			               t->reply.location);
 		else
 			channel_result(r, o, (int)status, retry, "HTTP %ld %s", status,
-				       t->reply.body);
+			               t->reply.body);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
-		channel_result(r, DELIVERY_TEMPORARY, 0, 0, "timeout (%d s): %s", ch->timeout_s, why);
+		channel_result(r, DELIVERY_TEMPORARY, 0, 0, "timeout (%d s): %s", ch->timeout_s,
+		               why);
 	} else if (tls_error(rc)) {
 		channel_result(r, DELIVERY_TEMPORARY, 0, 0, "TLS: %s", why);
 	} else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {
@@ -312,7 +315,7 @@ static void transfer_release(struct webhook_channel *ch, struct transfer *t)
 }
 
 int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, size_t n,
-		 struct delivery_result *res)
+                 struct delivery_result *res)
 {
 	if (n == 0)
 		return 0;
@@ -327,12 +330,12 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 		t[i].next = NONE;
 		if (d[i] == NULL || webhook_check(d[i], err, sizeof err) < 0) {
 			channel_result(&res[i], DELIVERY_PERMANENT, 0, 0, "%s",
-				       d[i] ? err : "no delivery");
+			               d[i] ? err : "no delivery");
 			continue;
 		}
 		if (origin_key(d[i]->address, key, sizeof key) < 0) {
 			channel_result(&res[i], DELIVERY_PERMANENT, 0, 0,
-				       "webhook URL is not a valid https URL");
+			               "webhook URL is not a valid https URL");
 			continue;
 		}
 		size_t o = 0;
@@ -340,7 +343,8 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 			o++;
 		if (o == norigins) {
 			origins = xrealloc(origins, (norigins + 1) * sizeof *origins);
-			origins[o] = (struct origin){.key = xstrdup(key), .head = NONE, .tail = NONE};
+			origins[o] =
+			    (struct origin){.key = xstrdup(key), .head = NONE, .tail = NONE};
 			norigins++;
 		}
 		t[i].origin = o;

@@ -4,8 +4,8 @@
  *
  * builds one struct delivery per ID=ADDRESS (times --repeat), sends them through the channel
  * (in calls of --batch deliveries, the whole list --rounds times on one channel object) and
- * prints one line per delivery: <index> <OK|TEMPORARY|PERMANENT|GONE> <code> <retry_after> <detail>.
- * Exit status: 0 all OK, 1 some delivery not OK, 2 usage or set-up error. */
+ * prints one line per delivery: <index> <OK|TEMPORARY|PERMANENT|GONE> <code> <retry_after>
+ * <detail>. Exit status: 0 all OK, 1 some delivery not OK, 2 usage or set-up error. */
 #include "channel.h"
 #include "util.h"
 
@@ -70,11 +70,15 @@ int main(int argc, char **argv)
 	else
 		usage("first argument must be email, sms or webhook");
 
-	struct email_config ec = {.host = "127.0.0.1", .port = 25, .from = "tbsc-relay@test.example",
-				  .starttls = 0, .timeout_s = 10};
-	struct sms_config sc = {.profile = "kannel", .dlr_mask = 0, .method = "GET", .timeout_s = 10};
-	struct webhook_config wc = {.timeout_s = 10, .per_endpoint_concurrency = 4,
-				    .max_total_connections = 64};
+	struct email_config ec = {.host = "127.0.0.1",
+	                          .port = 25,
+	                          .from = "tbsc-relay@test.example",
+	                          .starttls = 0,
+	                          .timeout_s = 10};
+	struct sms_config sc = {
+	    .profile = "kannel", .dlr_mask = 0, .method = "GET", .timeout_s = 10};
+	struct webhook_config wc = {
+	    .timeout_s = 10, .per_endpoint_concurrency = 4, .max_total_connections = 64};
 	const char *subject = "[TBSC] Thông báo sự cố", *text = "Nội dung tóm tắt.";
 	const char *attachment_file = NULL, *attachment_name = NULL, *thread = NULL;
 	const char *sms_text = "TBSC test", *dlr_url = NULL, *body = "{}", *body_file = NULL;
@@ -85,75 +89,162 @@ int main(int argc, char **argv)
 	char *headers = NULL;
 
 	enum {
-		O_HOST = 256, O_PORT, O_HELO, O_FROM, O_STARTTLS, O_CA, O_USER, O_PASSWORD,
-		O_TIMEOUT, O_SUBJECT, O_TEXT, O_ATTACHMENT, O_ATTACHMENT_NAME, O_THREAD, O_PROFILE,
-		O_URL, O_DLR_MASK, O_METHOD, O_HEADER, O_BODY_TEMPLATE, O_UCS2, O_DLR_URL,
-		O_CONCURRENCY, O_MAXCONN, O_BODY, O_BODY_FILE, O_SIGNATURE, O_TIMESTAMP, O_REPEAT,
-		O_BATCH, O_ROUNDS, O_QUIET, O_SUMMARY
+		O_HOST = 256,
+		O_PORT,
+		O_HELO,
+		O_FROM,
+		O_STARTTLS,
+		O_CA,
+		O_USER,
+		O_PASSWORD,
+		O_TIMEOUT,
+		O_SUBJECT,
+		O_TEXT,
+		O_ATTACHMENT,
+		O_ATTACHMENT_NAME,
+		O_THREAD,
+		O_PROFILE,
+		O_URL,
+		O_DLR_MASK,
+		O_METHOD,
+		O_HEADER,
+		O_BODY_TEMPLATE,
+		O_UCS2,
+		O_DLR_URL,
+		O_CONCURRENCY,
+		O_MAXCONN,
+		O_BODY,
+		O_BODY_FILE,
+		O_SIGNATURE,
+		O_TIMESTAMP,
+		O_REPEAT,
+		O_BATCH,
+		O_ROUNDS,
+		O_QUIET,
+		O_SUMMARY
 	};
-	static const struct option opts[] = {
-	    {"host", 1, 0, O_HOST},         {"port", 1, 0, O_PORT},
-	    {"helo", 1, 0, O_HELO},         {"from", 1, 0, O_FROM},
-	    {"starttls", 1, 0, O_STARTTLS}, {"ca", 1, 0, O_CA},
-	    {"user", 1, 0, O_USER},         {"password", 1, 0, O_PASSWORD},
-	    {"timeout", 1, 0, O_TIMEOUT},   {"subject", 1, 0, O_SUBJECT},
-	    {"text", 1, 0, O_TEXT},         {"attachment", 1, 0, O_ATTACHMENT},
-	    {"attachment-name", 1, 0, O_ATTACHMENT_NAME},
-	    {"thread", 1, 0, O_THREAD},     {"profile", 1, 0, O_PROFILE},
-	    {"url", 1, 0, O_URL},           {"dlr-mask", 1, 0, O_DLR_MASK},
-	    {"method", 1, 0, O_METHOD},     {"header", 1, 0, O_HEADER},
-	    {"body-template", 1, 0, O_BODY_TEMPLATE},
-	    {"ucs2", 0, 0, O_UCS2},         {"dlr-url", 1, 0, O_DLR_URL},
-	    {"concurrency", 1, 0, O_CONCURRENCY},
-	    {"max-connections", 1, 0, O_MAXCONN},
-	    {"body", 1, 0, O_BODY},         {"body-file", 1, 0, O_BODY_FILE},
-	    {"signature", 1, 0, O_SIGNATURE},
-	    {"timestamp", 1, 0, O_TIMESTAMP},
-	    {"repeat", 1, 0, O_REPEAT},     {"batch", 1, 0, O_BATCH},
-	    {"rounds", 1, 0, O_ROUNDS},     {"quiet", 0, 0, O_QUIET},
-	    {"summary", 0, 0, O_SUMMARY},   {0, 0, 0, 0}};
+	static const struct option opts[] = {{"host", 1, 0, O_HOST},
+	                                     {"port", 1, 0, O_PORT},
+	                                     {"helo", 1, 0, O_HELO},
+	                                     {"from", 1, 0, O_FROM},
+	                                     {"starttls", 1, 0, O_STARTTLS},
+	                                     {"ca", 1, 0, O_CA},
+	                                     {"user", 1, 0, O_USER},
+	                                     {"password", 1, 0, O_PASSWORD},
+	                                     {"timeout", 1, 0, O_TIMEOUT},
+	                                     {"subject", 1, 0, O_SUBJECT},
+	                                     {"text", 1, 0, O_TEXT},
+	                                     {"attachment", 1, 0, O_ATTACHMENT},
+	                                     {"attachment-name", 1, 0, O_ATTACHMENT_NAME},
+	                                     {"thread", 1, 0, O_THREAD},
+	                                     {"profile", 1, 0, O_PROFILE},
+	                                     {"url", 1, 0, O_URL},
+	                                     {"dlr-mask", 1, 0, O_DLR_MASK},
+	                                     {"method", 1, 0, O_METHOD},
+	                                     {"header", 1, 0, O_HEADER},
+	                                     {"body-template", 1, 0, O_BODY_TEMPLATE},
+	                                     {"ucs2", 0, 0, O_UCS2},
+	                                     {"dlr-url", 1, 0, O_DLR_URL},
+	                                     {"concurrency", 1, 0, O_CONCURRENCY},
+	                                     {"max-connections", 1, 0, O_MAXCONN},
+	                                     {"body", 1, 0, O_BODY},
+	                                     {"body-file", 1, 0, O_BODY_FILE},
+	                                     {"signature", 1, 0, O_SIGNATURE},
+	                                     {"timestamp", 1, 0, O_TIMESTAMP},
+	                                     {"repeat", 1, 0, O_REPEAT},
+	                                     {"batch", 1, 0, O_BATCH},
+	                                     {"rounds", 1, 0, O_ROUNDS},
+	                                     {"quiet", 0, 0, O_QUIET},
+	                                     {"summary", 0, 0, O_SUMMARY},
+	                                     {0, 0, 0, 0}};
 	optind = 2;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case O_HOST: ec.host = optarg; break;
-		case O_PORT: ec.port = (unsigned)num(optarg, "bad --port"); break;
-		case O_HELO: ec.helo = optarg; break;
-		case O_FROM: ec.from = sc.from = optarg; break;
-		case O_STARTTLS: ec.starttls = num(optarg, "bad --starttls"); break;
-		case O_CA: ec.ca_file = wc.ca_file = optarg; break;
-		case O_USER: ec.username = sc.username = optarg; break;
-		case O_PASSWORD: ec.password = sc.password = optarg; break;
+		case O_HOST:
+			ec.host = optarg;
+			break;
+		case O_PORT:
+			ec.port = (unsigned)num(optarg, "bad --port");
+			break;
+		case O_HELO:
+			ec.helo = optarg;
+			break;
+		case O_FROM:
+			ec.from = sc.from = optarg;
+			break;
+		case O_STARTTLS:
+			ec.starttls = num(optarg, "bad --starttls");
+			break;
+		case O_CA:
+			ec.ca_file = wc.ca_file = optarg;
+			break;
+		case O_USER:
+			ec.username = sc.username = optarg;
+			break;
+		case O_PASSWORD:
+			ec.password = sc.password = optarg;
+			break;
 		case O_TIMEOUT:
 			ec.timeout_s = sc.timeout_s = wc.timeout_s = num(optarg, "bad --timeout");
 			break;
-		case O_SUBJECT: subject = optarg; break;
-		case O_TEXT: text = sms_text = optarg; break;
-		case O_ATTACHMENT: attachment_file = optarg; break;
-		case O_ATTACHMENT_NAME: attachment_name = optarg; break;
-		case O_THREAD: thread = optarg; break;
-		case O_PROFILE: sc.profile = optarg; break;
-		case O_URL: sc.url = optarg; break;
-		case O_DLR_MASK: sc.dlr_mask = num(optarg, "bad --dlr-mask"); break;
-		case O_METHOD: sc.method = optarg; break;
+		case O_SUBJECT:
+			subject = optarg;
+			break;
+		case O_TEXT:
+			text = sms_text = optarg;
+			break;
+		case O_ATTACHMENT:
+			attachment_file = optarg;
+			break;
+		case O_ATTACHMENT_NAME:
+			attachment_name = optarg;
+			break;
+		case O_THREAD:
+			thread = optarg;
+			break;
+		case O_PROFILE:
+			sc.profile = optarg;
+			break;
+		case O_URL:
+			sc.url = optarg;
+			break;
+		case O_DLR_MASK:
+			sc.dlr_mask = num(optarg, "bad --dlr-mask");
+			break;
+		case O_METHOD:
+			sc.method = optarg;
+			break;
 		case O_HEADER: {
 			char *h = headers ? xasprintf("%s\n%s", headers, optarg) : xstrdup(optarg);
 			free(headers);
 			headers = h;
 			break;
 		}
-		case O_BODY_TEMPLATE: sc.body_template = optarg; break;
-		case O_UCS2: ucs2 = true; break;
-		case O_DLR_URL: dlr_url = optarg; break;
+		case O_BODY_TEMPLATE:
+			sc.body_template = optarg;
+			break;
+		case O_UCS2:
+			ucs2 = true;
+			break;
+		case O_DLR_URL:
+			dlr_url = optarg;
+			break;
 		case O_CONCURRENCY:
 			wc.per_endpoint_concurrency = num(optarg, "bad --concurrency");
 			break;
 		case O_MAXCONN:
 			wc.max_total_connections = num(optarg, "bad --max-connections");
 			break;
-		case O_BODY: body = optarg; break;
-		case O_BODY_FILE: body_file = optarg; break;
-		case O_SIGNATURE: signature = optarg; break;
+		case O_BODY:
+			body = optarg;
+			break;
+		case O_BODY_FILE:
+			body_file = optarg;
+			break;
+		case O_SIGNATURE:
+			signature = optarg;
+			break;
 		case O_TIMESTAMP: {
 			char *end;
 			timestamp = strtoll(optarg, &end, 10);
@@ -161,12 +252,23 @@ int main(int argc, char **argv)
 				usage("bad --timestamp");
 			break;
 		}
-		case O_REPEAT: repeat = num(optarg, "bad --repeat"); break;
-		case O_BATCH: batch = num(optarg, "bad --batch"); break;
-		case O_ROUNDS: rounds = num(optarg, "bad --rounds"); break;
-		case O_QUIET: quiet = true; break;
-		case O_SUMMARY: summary = true; break;
-		default: usage(NULL);
+		case O_REPEAT:
+			repeat = num(optarg, "bad --repeat");
+			break;
+		case O_BATCH:
+			batch = num(optarg, "bad --batch");
+			break;
+		case O_ROUNDS:
+			rounds = num(optarg, "bad --rounds");
+			break;
+		case O_QUIET:
+			quiet = true;
+			break;
+		case O_SUMMARY:
+			summary = true;
+			break;
+		default:
+			usage(NULL);
 		}
 	}
 	sc.headers = headers;
@@ -179,15 +281,15 @@ int main(int argc, char **argv)
 	char err[ERRBUF_MAX];
 	uint8_t *attachment = NULL, *body_data = NULL;
 	size_t attachment_len = 0, body_len = strlen(body);
-	if (attachment_file &&
-	    file_read_all(attachment_file, 16u << 20, &attachment, &attachment_len, err,
-			  sizeof err) < 0) {
+	if (attachment_file && file_read_all(attachment_file, 16u << 20, &attachment,
+	                                     &attachment_len, err, sizeof err) < 0) {
 		fprintf(stderr, "channel_send: %s\n", err);
 		free(headers);
 		return 2;
 	}
 	if (body_file) {
-		if (file_read_all(body_file, 4u << 20, &body_data, &body_len, err, sizeof err) < 0) {
+		if (file_read_all(body_file, 4u << 20, &body_data, &body_len, err, sizeof err) <
+		    0) {
 			fprintf(stderr, "channel_send: %s\n", err);
 			free(attachment);
 			free(headers);
@@ -213,7 +315,7 @@ int main(int argc, char **argv)
 		for (int r = 0; r < repeat; r++) {
 			size_t i = a * (size_t)repeat + (size_t)r;
 			ids[i] = repeat > 1 ? xasprintf("%.*s-%d", (int)(eq - arg), arg, r + 1)
-					    : xasprintf("%.*s", (int)(eq - arg), arg);
+			                    : xasprintf("%.*s", (int)(eq - arg), arg);
 			struct delivery *d = &dv[i];
 			d->kind = kind;
 			d->notification_id = ids[i];

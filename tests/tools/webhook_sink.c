@@ -21,8 +21,8 @@ static atomic_ulong requests, bytes;
 static struct MHD_Response *ok_response;
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **state)
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **state)
 {
 	(void)cls, (void)url, (void)method, (void)version, (void)upload;
 	static int marker;
@@ -55,7 +55,8 @@ int main(int argc, char **argv)
 	}
 	if (port == 0 || port > 65535 || cert == NULL || key == NULL || threads < 1 ||
 	    threads > 64) {
-		fprintf(stderr, "usage: webhook_sink --port P --cert FILE --key FILE [--threads N]\n");
+		fprintf(stderr,
+		        "usage: webhook_sink --port P --cert FILE --key FILE [--threads N]\n");
 		return 2;
 	}
 	char err[ERRBUF_MAX];
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	struct MHD_Daemon *d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_TLS |
-		MHD_USE_ERROR_LOG,
+	        MHD_USE_ERROR_LOG,
 	    (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 	    MHD_OPTION_HTTPS_MEM_CERT, (const char *)cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
 	    (const char *)key_pem, MHD_OPTION_THREAD_POOL_SIZE, threads,
