@@ -1,6 +1,7 @@
 /* intake.c: the relay's HTTP API (libmicrohttpd): POST /v1/reports, GET /v1/reports/{id}, /healthz, /log/. */
 #include "relay.h"
 
+#include "delivery.h"
 #include "logsync.h"
 #include "report.h"
 #include "util.h"
@@ -38,7 +39,11 @@ struct request {
 	struct envelope env;
 	struct report report;
 	struct accept_req areq;
+	struct job_spec *jobs;
+	size_t job_count;
 };
+
+#define ROUTES_MAX 256
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
@@ -240,6 +245,26 @@ static enum MHD_Result process_report(struct request *rq)
 		ret = send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_report", msg, 0);
 		goto done;
 	}
+	if (relay->routing != NULL) {
+		struct route_target targets[ROUTES_MAX];
+		pthread_rwlock_rdlock(&relay->registry_lock);
+		const struct agency *ag = registry_find(relay->registry, rq->env.agency);
+		size_t n = routing_resolve(relay->routing, ag ? ag->group : "", report_kind_names[rq->report.kind],
+					   rq->report.category, rq->report.severity, rq->report.drill, targets, ROUTES_MAX);
+		if (n > ROUTES_MAX)
+			n = ROUTES_MAX;
+		rq->jobs = xcalloc(n ? n : 1, sizeof *rq->jobs);
+		for (size_t i = 0; i < n; i++) {
+			rq->jobs[i].recipient = xstrdup(targets[i].recipient->id);
+			rq->jobs[i].channel = channel_names[targets[i].channel];
+			rq->jobs[i].address = xstrdup(targets[i].recipient->address[targets[i].channel]);
+		}
+		rq->job_count = n;
+		pthread_rwlock_unlock(&relay->registry_lock);
+		a->jobs = rq->jobs;
+		a->job_count = n;
+		a->job_lifetime_ms = (uint64_t)relay->cfg->lifetime * 1000;
+	}
 	snprintf(a->incident_id, sizeof a->incident_id, "%s", rq->report.incident_id);
 	a->kind = report_kind_names[rq->report.kind];
 	a->category = rq->report.category;
@@ -271,6 +296,7 @@ static enum MHD_Result answer_committed(struct request *rq)
 			 (unsigned long long)rq->areq.log_index);
 		if (rq->in->relay->logsync != NULL)
 			logsync_kick(rq->in->relay->logsync);
+		delivery_kick(rq->in->relay->delivery);
 		return send_receipt(rq, MHD_HTTP_ACCEPTED);
 	case STORE_DUPLICATE:
 		return send_receipt(rq, MHD_HTTP_OK);
@@ -337,15 +363,74 @@ static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn
 	receipt_encode(&rc, &rbytes, &rlen);
 	char *receipt64 = b64_encode(rbytes, rlen);
 	free(rbytes);
+	char *deliveries = store_jobs_json(relay->store, sr.report_id);
 	char *body = xasprintf("{\"report_id\":\"%s\",\"agency\":\"%s\",\"incident_id\":\"%s\",\"kind\":\"%s\","
 			       "\"category\":\"%s\",\"severity\":\"%s\",\"drill\":%s,\"received_ms\":%llu,"
-			       "\"log_index\":%llu,\"hash\":\"%s\",\"receipt\":\"%s\",\"state\":\"accepted\",\"deliveries\":[]}\n",
+			       "\"log_index\":%llu,\"hash\":\"%s\",\"receipt\":\"%s\",\"state\":\"accepted\",\"deliveries\":%s}\n",
 			       sr.report_id, sr.agency, sr.incident_id, sr.kind, sr.category, sr.severity,
 			       sr.drill ? "true" : "false", (unsigned long long)sr.received_ms,
-			       (unsigned long long)sr.log_index, hash, receipt64);
+			       (unsigned long long)sr.log_index, hash, receipt64, deliveries);
 	free(receipt64);
+	free(deliveries);
 	stored_report_clear(&sr);
 	return send_buffer(conn, MHD_HTTP_OK, "application/json; charset=utf-8", body, strlen(body), 0);
+}
+
+/* ---- GET /v1/dlr: delivery reports from the SMS gateway ------------------------------------- */
+
+/* The token in a dlr-url: keyed BLAKE2b of (report, recipient) under a key derived from the relay's. */
+void intake_dlr_token(const struct keypair *relay, const char *report_id, const char *recipient, char out[33])
+{
+	uint8_t key[crypto_generichash_KEYBYTES], mac[16];
+	crypto_generichash(key, sizeof key, relay->sk, KEY_SK_BYTES, (const uint8_t *)"tbsc-dlr-key-v1", 15);
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, key, sizeof key, sizeof mac);
+	crypto_generichash_update(&st, (const uint8_t *)report_id, strlen(report_id));
+	crypto_generichash_update(&st, (const uint8_t *)"/", 1);
+	crypto_generichash_update(&st, (const uint8_t *)recipient, strlen(recipient));
+	crypto_generichash_final(&st, mac, sizeof mac);
+	sodium_memzero(key, sizeof key);
+	hex_encode(out, mac, sizeof mac);
+}
+
+static enum MHD_Result get_dlr(struct intake *in, struct MHD_Connection *conn)
+{
+	const char *r = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "r");
+	const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
+	const char *type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "type");
+	const char *k = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "k");
+	const char *reply = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "reply");
+	char want[33], err[ERRBUF_MAX];
+	if (r == NULL || to == NULL || type == NULL || k == NULL || strlen(r) != REPORT_ID_CHARS ||
+	    !registry_id_valid(to))
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_dlr", "thiếu tham số / missing parameters", 0);
+	intake_dlr_token(in->relay->key, r, to, want);
+	if (strlen(k) != 32 || sodium_memcmp(want, k, 32) != 0)
+		return send_error(conn, MHD_HTTP_FORBIDDEN, "bad_token", "mã xác thực sai / wrong token", 0);
+	static const struct {
+		int bit;
+		const char *word;
+	} types[] = {{1, "delivered_to_phone"}, {2, "not_delivered_to_phone"}, {4, "queued_on_smsc"},
+		     {8, "delivered_to_smsc"},  {16, "rejected_by_smsc"},      {32, "intermediate"}};
+	const char *outcome = NULL;
+	int t = atoi(type);
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (types[i].bit == t)
+			outcome = types[i].word;
+	if (outcome == NULL)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_dlr", "loại báo cáo chuyển phát không biết / unknown DLR type", 0);
+	char detail[160];
+	snprintf(detail, sizeof detail, "DLR %d%s%.120s", t, reply ? ": " : "", reply ? reply : "");
+	int found = store_job_dlr(in->relay->store, r, to, "sms", outcome, detail, (uint64_t)now_ms(), err, sizeof err);
+	if (found < 0)
+		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store_failed", err, 1);
+	if (found == 0)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có việc chuyển phát này / no such delivery", 0);
+	log_info("dlr %s -> %s/sms: %s", r, to, outcome);
+	if (in->relay->logsync != NULL)
+		logsync_kick(in->relay->logsync);
+	char *ok = xstrdup("{\"status\":\"recorded\"}\n");
+	return send_buffer(conn, MHD_HTTP_OK, "application/json", ok, strlen(ok), 0);
 }
 
 /* ---- /log/ -------------------------------------------------------------------------------- */
@@ -461,6 +546,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		if (strncmp(url, "/v1/reports/", 12) == 0)
 			return get_report(in, conn, url);
+		if (strcmp(url, "/v1/dlr") == 0)
+			return get_dlr(in, conn);
 		if (strncmp(url, "/v1/log/", 8) == 0 && in->relay->logsync != NULL)
 			return logsync_http(in->relay->logsync, conn, url);
 		if (strncmp(url, "/log/", 5) == 0)
@@ -481,6 +568,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	envelope_clear(&rq->env);
 	report_clear(&rq->report);
+	for (size_t i = 0; i < rq->job_count; i++) {
+		free((char *)rq->jobs[i].recipient);
+		free((char *)rq->jobs[i].address);
+	}
+	free(rq->jobs);
 	free(rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -566,11 +658,15 @@ void intake_stop(struct intake *in)
 	free(in);
 }
 
-void relay_registry_swap(struct relay *relay, struct registry *reg)
+void relay_registry_swap(struct relay *relay, struct registry *reg, struct routing *routing)
 {
 	pthread_rwlock_wrlock(&relay->registry_lock);
 	struct registry *old = relay->registry;
+	struct routing *old_routing = routing != NULL ? relay->routing : NULL;
 	relay->registry = reg;
+	if (routing != NULL)
+		relay->routing = routing;
 	pthread_rwlock_unlock(&relay->registry_lock);
 	registry_free(old);
+	routing_free(old_routing);
 }

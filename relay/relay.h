@@ -36,7 +36,11 @@ void intake_quiesce(struct intake *in);
 /* Waits (up to 5 s) for answers in flight to go out, then stops the server and frees in. */
 void intake_stop(struct intake *in);
 
+/* The token a gateway's delivery-report URL carries for (report, recipient): 32 hex characters. */
+void intake_dlr_token(const struct keypair *relay, const char *report_id, const char *recipient, char out[33]);
+
 /* Replaces the registry (SIGHUP); the old one is freed once no request uses it. */
-void relay_registry_swap(struct relay *relay, struct registry *reg);
+/* ... and, when routing is not NULL, the routing too. */
+void relay_registry_swap(struct relay *relay, struct registry *reg, struct routing *routing);
 
 #endif

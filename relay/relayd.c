@@ -1,5 +1,7 @@
 /* relayd.c: the relay daemon's main: options, configuration, signals, start and orderly stop. */
+#include "delivery.h"
 #include "logsync.h"
+#include "render.h"
 #include "relay.h"
 #include "util.h"
 
@@ -77,6 +79,28 @@ static int check_config(const struct relay_config *cfg)
 	if (reg == NULL) {
 		fprintf(stderr, "%s\n", err);
 		bad = 1;
+	}
+	if (cfg->recipients[0] != '\0') {
+		struct routing *routing = routing_load(cfg->recipients, err, sizeof err);
+		if (routing == NULL) {
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+		}
+		for (size_t i = 0; routing != NULL && reg != NULL && i < routing->recipient_count; i++) {
+			const struct recipient *rc = &routing->recipients[i];
+			if (registry_current_key(reg, rc->agency, now_s()) == NULL) {
+				fprintf(stderr, "%s: [recipient %s]: đơn vị %s không có khóa còn hiệu lực trong sổ đăng ký / agency %s has no valid key in the registry\n",
+					cfg->recipients, rc->id, rc->agency, rc->agency);
+				bad = 1;
+			}
+		}
+		routing_free(routing);
+		struct renderer *r = render_load(cfg->templates, err, sizeof err);
+		if (r == NULL) {
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+		}
+		render_free(r);
 	}
 	registry_free(reg);
 	char *dir = xstrdup(cfg->store);
@@ -171,6 +195,20 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	if (cfg.recipients[0] != '\0') {
+		relay.routing = routing_load(cfg.recipients, err, sizeof err);
+		relay.renderer = relay.routing ? render_load(cfg.templates, err, sizeof err) : NULL;
+		if (relay.routing == NULL || relay.renderer == NULL) {
+			log_error("%s", err);
+			rc = 1;
+			goto out;
+		}
+		relay.delivery = delivery_start(&relay, err, sizeof err);
+		if (relay.delivery == NULL) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
 	relay.ratelimit = ratelimit_new((double)cfg.rate_per_minute, (double)cfg.rate_burst);
 	relay.committer = committer_start(relay.store, (size_t)cfg.batch_max, NULL, NULL);
 	in = intake_start(&relay, err, sizeof err);
@@ -194,8 +232,15 @@ int main(int argc, char **argv)
 					  err);
 				continue;
 			}
+			struct routing *routing = NULL;
+			if (cfg.recipients[0] != '\0' && (routing = routing_load(cfg.recipients, err, sizeof err)) == NULL) {
+				log_error("nạp lại người nhận thất bại, giữ bản cũ / recipients reload failed, keeping the old ones:\n%s",
+					  err);
+				registry_free(reg);
+				continue;
+			}
 			log_info("đã nạp lại sổ đăng ký / registry reloaded: %zu agencies", reg->count);
-			relay_registry_swap(&relay, reg);
+			relay_registry_swap(&relay, reg, routing);
 			continue;
 		}
 		log_info("dừng / stopping (signal %d)", sig);
@@ -207,6 +252,9 @@ out:
 	intake_quiesce(in);
 	committer_stop(relay.committer);
 	intake_stop(in);
+	delivery_stop(relay.delivery);
+	routing_free(relay.routing);
+	render_free(relay.renderer);
 	logsync_stop(relay.logsync);
 	ratelimit_free(relay.ratelimit);
 	store_close(relay.store);

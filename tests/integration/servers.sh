@@ -11,12 +11,16 @@ trap 'stop_servers; cleanup' EXIT
 chmod 755 "$T" # smtp-sink and Postfix drop privileges and must traverse $T
 
 wait_port() {
-	i=0
-	while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
-		sleep 0.05
-	done
+	$PY - "$1" <<'PYEOF'
+import socket, sys, time
+for _ in range(200):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PYEOF
 }
 
 # make_ca: $T/tls/ca.crt and a server cert/key for localhost and 127.0.0.1
@@ -126,13 +130,24 @@ start_smsbox() {
 fakesmsc_texts() {
 	$PY - "$KANNEL_DIR/fakesmsc.out" <<'PYEOF'
 import re, sys, urllib.parse
+parts = {}
+def dec(d):
+    return urllib.parse.unquote_to_bytes(d.replace("+", " "))
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    m = re.search(r"Got message \d+: <(\S+) (\S+) (text|ucs-2) (.*)>$", line.rstrip("\n"))
+    m = re.search(r"Got message \d+: <(\S+) (\S+) (text|ucs-2|udh (\S+) data) (.*)>$", line.rstrip("\n"))
     if not m:
         continue
-    data = m.group(4)
-    if m.group(3) == "ucs-2":
-        data = urllib.parse.unquote_to_bytes(data.replace("+", " ")).decode("utf-16-be")
-    print("%s\t%s" % (m.group(2), data))
+    to, kind, udh, data = m.group(2), m.group(3), m.group(4), m.group(5)
+    if kind == "text":
+        print("%s\t%s" % (to, data))
+    elif kind == "ucs-2":
+        print("%s\t%s" % (to, dec(data).decode("utf-16-be")))
+    else:  # one part of a concatenated UCS-2 message: UDH 05 00 03 ref total seq
+        h = dec(udh)
+        ref, total, seq = h[3], h[4], h[5]
+        parts.setdefault((to, ref), {})[seq] = dec(data)
+        got = parts[(to, ref)]
+        if len(got) == total:
+            print("%s\t%s" % (to, b"".join(got[i] for i in sorted(got)).decode("utf-16-be")))
 PYEOF
 }
