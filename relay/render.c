@@ -716,7 +716,9 @@ static bool is_drill(const struct report *rep, const struct notification *n)
 static int kind_of(const struct report *rep, const struct notification *n)
 {
 	int k = report_kind_from_name(n->kind);
-	return k >= 0 ? k : (int)rep->kind;
+	if (k < 0)
+		k = (unsigned)rep->kind < REPORT_KIND_COUNT ? (int)rep->kind : REPORT_NOTIFICATION;
+	return k;
 }
 
 /* Values every template may draw on; names and ids single-line and bounded. */
