@@ -1104,7 +1104,10 @@ static int list_kept(struct audit *a, uint64_t **sizes, size_t *n, char *err, si
 	return 0;
 }
 
-/* Loads and verifies every kept checkpoint. 0, 1 on a verification failure, 2 on an error. */
+/*
+ * Loads and verifies every kept checkpoint. 0; 1 on a verification failure; 2 on an error; 3 when
+ * a kept checkpoint is newer than the checkpoint (a rollback, or a live log that moved on).
+ */
 static int load_kept(struct audit *a)
 {
 	char ebuf[ERRBUF_MAX];
@@ -1200,13 +1203,8 @@ static int load_kept(struct audit *a)
 		memcpy(t->root, c.root, TLOG_HASH_SIZE);
 		t->what = TARGET_KEPT;
 	}
-	if (a->nkept > 0 && a->kept[a->nkept - 1].size > a->cp.size) {
-		fail(a, "nhật ký bị quay lui",
-		     "checkpoint %llu is older than kept checkpoint %llu: the log was rolled back",
-		     (unsigned long long)a->cp.size,
-		     (unsigned long long)a->kept[a->nkept - 1].size);
-		return 1;
-	}
+	if (a->nkept > 0 && a->kept[a->nkept - 1].size > a->cp.size)
+		return 3; /* a rollback, unless the live log moved on meanwhile: the caller looks */
 	/* A static copy must keep the checkpoint it serves (the relay keeps every one it signs). */
 	if (a->have_listing && !a->src.http &&
 	    (a->nkept == 0 || a->kept[a->nkept - 1].size != a->cp.size)) {
@@ -1536,7 +1534,40 @@ int audit_main(int argc, char **argv)
 	}
 
 	/* 3. every kept checkpoint */
-	rc = load_kept(a);
+	for (int tries = 0;; tries++) {
+		rc = load_kept(a);
+		if (rc != 3)
+			break;
+		/*
+		 * A kept checkpoint newer than the checkpoint: either the checkpoint was rolled
+		 * back, or a live log signed a new one while we read. Read the checkpoint again.
+		 */
+		uint64_t newest = a->kept[a->nkept - 1].size;
+		struct note_checkpoint again;
+		got = source_get(&a->src, "checkpoint", NOTE_MAX_BYTES, &data, &len, ebuf,
+		                 sizeof ebuf);
+		if (tries < 3 && got == 0 &&
+		    note_checkpoint_open((const char *)data, len, &a->key, &again, ebuf,
+		                         sizeof ebuf) == 0 &&
+		    again.size >= newest && strcmp(again.origin, a->cp.origin) == 0) {
+			free(a->cp_note);
+			a->cp = again;
+			a->cp_note = (char *)data;
+			a->cp_len = len;
+			data = NULL;
+			free(a->kept);
+			a->kept = NULL;
+			a->nkept = 0;
+			continue;
+		}
+		free(data);
+		data = NULL;
+		fail(a, "nhật ký bị quay lui",
+		     "checkpoint %llu is older than kept checkpoint %llu: the log was rolled back",
+		     (unsigned long long)a->cp.size, (unsigned long long)newest);
+		rc = 1;
+		break;
+	}
 	if (rc != 0)
 		goto out;
 	rc = 2;
