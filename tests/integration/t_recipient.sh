@@ -257,7 +257,8 @@ expect_eq "$(post rogue-live)" 403 "report of an unregistered agency"
 [ -f "$STORE/quarantine/$(cat "$T/rogue-live/webhook.id")".tbsc ] || fail "refused notification not kept in quarantine"
 [ -f "$STORE/seen/$(cat "$T/rogue-live/webhook.id")" ] && fail "refused notification marked as seen"
 head -c 600000 /dev/zero >"$T/big"
-code=$(curl -sS -o "$T/resp" -w '%{http_code}' --cacert "$T/ca.pem" -H "webhook-id: $LID" --data-binary @"$T/big" "$SURL")
+code=$(curl -sS -o "$T/resp" -w '%{http_code}' --cacert "$T/ca.pem" -H "Expect: 100-continue" -H "webhook-id: $LID" \
+	--data-binary @"$T/big" "$SURL")
 expect_eq "$code" 413 "oversized body"
 stop_serve
 ok "serve: 401 bad signature or timestamp, 400 malformed, 403 unregistered agency (quarantined), 413, clean SIGTERM"
