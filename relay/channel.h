@@ -1,4 +1,14 @@
-/* channel.h: the delivery channels (email, SMS, HTTPS webhook) behind one small interface. */
+/* channel.h: the delivery channels (email, SMS, HTTPS webhook) behind one small interface.
+ *
+ * Contract common to the three channels:
+ * - x_channel_new() copies every string of its configuration ("" counts as unset), returns NULL
+ *   with a reason in err when the configuration is unusable; x_channel_free(NULL) is a no-op.
+ * - A channel object is used by one thread at a time (one per delivery worker); several
+ *   objects may work in parallel. It keeps connections (webhooks, SMS) between calls.
+ * - x_send() never keeps pointers into the deliveries after it returns and fills every result:
+ *   a delivery the channel cannot send as given (bad address, id, text) is PERMANENT at once.
+ * - detail is one printable UTF-8 line, never holding passwords or message content.
+ * - The process must ignore SIGPIPE (libesmtp writes to sockets without MSG_NOSIGNAL). */
 #ifndef TBSC_CHANNEL_H
 #define TBSC_CHANNEL_H
 
@@ -63,7 +73,12 @@ struct email_config {
 struct email_channel;
 struct email_channel *email_channel_new(const struct email_config *cfg, char *err, size_t errlen);
 /* Sends n messages in one SMTP session; res[i] is the outcome of d[i]. 0, or -1 if the session failed
- * before any message (then every res[i] is filled as temporary with the reason). */
+ * before any message (then every res[i] is filled as temporary with the reason).
+ * Per recipient: 2xx OK, 4xx TEMPORARY, 5xx PERMANENT; connection, TLS, AUTH and session
+ * failures TEMPORARY. STARTTLS is capped at TLS 1.2 (a libesmtp 1.1 limitation) and verifies
+ * the chain and the name (DNS or IP) of host; 1 ("when offered") never falls back to clear
+ * text after a failed handshake. Message-ID is <notification_id@tbsc>; thread_id gives
+ * In-Reply-To/References <thread_id@tbsc> (omitted when equal to notification_id). */
 int email_send(struct email_channel *ch, const struct delivery *const *d, size_t n,
 	       struct delivery_result *res);
 void email_channel_free(struct email_channel *ch);
@@ -83,6 +98,10 @@ struct sms_config {
 };
 struct sms_channel;
 struct sms_channel *sms_channel_new(const struct sms_config *cfg, char *err, size_t errlen);
+/* One SMS. kannel: GET sendsms with charset=UTF-8, coding=2 (sms_ucs2) or 0, dlr-mask and
+ * dlr-url when d->dlr_url is set; 2xx OK, 503/5xx/408/429 and transport errors TEMPORARY,
+ * other 4xx and 3xx PERMANENT. http: {to} {text} {id} {dlr_url} in the URL (URL-encoded) and
+ * the body template (JSON-escaped); same classes, Retry-After honoured. Always returns 0. */
 int sms_send(struct sms_channel *ch, const struct delivery *d, struct delivery_result *res);
 void sms_channel_free(struct sms_channel *ch);
 
@@ -95,7 +114,12 @@ struct webhook_config {
 };
 struct webhook_channel;
 struct webhook_channel *webhook_channel_new(const struct webhook_config *cfg, char *err, size_t errlen);
-/* Sends n deliveries concurrently (curl multi), at most per_endpoint_concurrency per URL origin. */
+/* Sends n deliveries concurrently (curl multi), at most per_endpoint_concurrency per URL origin
+ * (scheme://host:port) and max_total_connections in all; POSTs body with Content-Type:
+ * application/json, webhook-id (notification_id), webhook-timestamp, webhook-signature.
+ * 2xx OK; 410 GONE; 408/429/5xx, timeouts and TLS/connect errors TEMPORARY (retry_after from
+ * Retry-After, seconds or HTTP-date, at most one day); 3xx and other 4xx PERMANENT; https only.
+ * Connections stay open in ch for the next call. Always returns 0. */
 int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, size_t n,
 		 struct delivery_result *res);
 void webhook_channel_free(struct webhook_channel *ch);

@@ -317,13 +317,14 @@ int sms_send(struct sms_channel *ch, const struct delivery *d, struct delivery_r
 		add_param(c, &url, "text", d->sms_text);
 		add_param(c, &url, "charset", "UTF-8");
 		add_param(c, &url, "coding", d->sms_ucs2 ? "2" : "0");
-		if (ch->dlr_mask > 0) {
+		/* Kannel wants a dlr-url with a dlr-mask, and only our URL carries the
+		 * reference that ties a report to its job. */
+		if (ch->dlr_mask > 0 && channel_opt(d->dlr_url)) {
 			char mask[16];
 			snprintf(mask, sizeof mask, "%d", ch->dlr_mask);
 			add_param(c, &url, "dlr-mask", mask);
-		}
-		if (channel_opt(d->dlr_url))
 			add_param(c, &url, "dlr-url", d->dlr_url);
+		}
 	} else {
 		expand(c, &url, ch->url, d, false);
 		if (ch->post)

@@ -39,6 +39,8 @@ struct transfer {
 	size_t next; /* next transfer queued on the same origin */
 	struct channel_http_reply reply;
 	char errbuf[CURL_ERROR_SIZE];
+	bool active; /* added to the multi handle, not finished */
+	bool queued; /* waiting for a slot */
 };
 
 struct origin {
@@ -91,9 +93,9 @@ struct webhook_channel *webhook_channel_new(const struct webhook_config *cfg, ch
 	}
 	curl_share_setopt(ch->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(ch->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	/* One transfer per connection (no HTTP/2 multiplexing), so connections = transfers. */
+	/* One transfer per connection (no HTTP/2 multiplexing), so connections = transfers; the
+	 * per-origin cap is enforced by webhook_send itself, before curl sees a transfer. */
 	curl_multi_setopt(ch->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
-	curl_multi_setopt(ch->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ch->per_endpoint);
 	curl_multi_setopt(ch->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)ch->max_total);
 	curl_multi_setopt(ch->multi, CURLMOPT_MAXCONNECTS, (long)ch->max_total);
 	return ch;
@@ -314,6 +316,23 @@ static void transfer_release(struct webhook_channel *ch, struct transfer *t)
 	t->headers = NULL;
 }
 
+/* The multi handle failed (out of memory, a bug): every transfer not yet finished is a
+ * temporary failure, so that the caller retries it later. */
+static void abandon(struct webhook_channel *ch, struct transfer *t, size_t n, const char *why)
+{
+	log_error("webhook: curl multi interface failed: %s", why);
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].active) {
+			transfer_release(ch, &t[i]);
+			t[i].active = false;
+			channel_result(t[i].res, DELIVERY_TEMPORARY, 0, 0, "curl multi: %s", why);
+		} else if (t[i].queued) {
+			channel_result(t[i].res, DELIVERY_TEMPORARY, 0, 0, "curl multi: %s", why);
+		}
+		t[i].queued = false;
+	}
+}
+
 int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, size_t n,
                  struct delivery_result *res)
 {
@@ -353,6 +372,7 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 		else
 			t[origins[o].tail].next = i;
 		origins[o].tail = i;
+		t[i].queued = true;
 		waiting++;
 	}
 
@@ -364,6 +384,7 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 			while (o->head != NONE && o->in_flight < ch->per_endpoint &&
 			       in_flight < (size_t)ch->max_total) {
 				struct transfer *x = &t[o->head];
+				x->queued = false;
 				o->head = x->next;
 				if (o->head == NONE)
 					o->tail = NONE;
@@ -372,6 +393,7 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 					transfer_release(ch, x);
 					continue;
 				}
+				x->active = true;
 				o->in_flight++;
 				in_flight++;
 			}
@@ -379,8 +401,10 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 		rr++;
 		int running = 0;
 		CURLMcode mc = curl_multi_perform(ch->multi, &running);
-		if (mc != CURLM_OK)
-			log_warn("webhook: curl_multi_perform: %s", curl_multi_strerror(mc));
+		if (mc != CURLM_OK) {
+			abandon(ch, t, n, curl_multi_strerror(mc));
+			break;
+		}
 		CURLMsg *msg;
 		int left;
 		bool freed = false;
@@ -393,6 +417,7 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 				continue;
 			transfer_done(ch, x, msg->data.result);
 			transfer_release(ch, x);
+			x->active = false;
 			origins[x->origin].in_flight--;
 			in_flight--;
 			freed = true;
@@ -401,8 +426,10 @@ int webhook_send(struct webhook_channel *ch, const struct delivery *const *d, si
 		 * or curl's own timers. */
 		if (in_flight > 0 && !(freed && waiting > 0)) {
 			mc = curl_multi_poll(ch->multi, NULL, 0, 1000, NULL);
-			if (mc != CURLM_OK)
-				log_warn("webhook: curl_multi_poll: %s", curl_multi_strerror(mc));
+			if (mc != CURLM_OK) {
+				abandon(ch, t, n, curl_multi_strerror(mc));
+				break;
+			}
 		}
 	}
 
