@@ -8,6 +8,7 @@
 #include "wire.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -446,9 +447,52 @@ static bool log_path_ok(const char *p)
 	return true;
 }
 
+static int by_size(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* GET /log/checkpoints/: the sizes of every kept checkpoint, one decimal per line, ascending. */
+static enum MHD_Result list_checkpoints(struct intake *in, struct MHD_Connection *conn)
+{
+	char *path = xasprintf("%s/checkpoints", in->relay->cfg->log_dir);
+	DIR *d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
+	uint64_t *sizes = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
+		    strlen(e->d_name) > 19)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			sizes = xrealloc(sizes, cap * sizeof *sizes);
+		}
+		sizes[n++] = strtoull(e->d_name, NULL, 10);
+	}
+	closedir(d);
+	qsort(sizes, n, sizeof *sizes, by_size);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		fatal("open_memstream");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%llu\n", (unsigned long long)sizes[i]);
+	fclose(f);
+	free(sizes);
+	return send_buffer(conn, MHD_HTTP_OK, "text/plain; charset=utf-8", buf, len, 0);
+}
+
 static enum MHD_Result get_log_file(struct intake *in, struct MHD_Connection *conn, const char *url)
 {
 	const char *rel = url + strlen("/log/");
+	if (strcmp(rel, "checkpoints/") == 0 || strcmp(rel, "checkpoints") == 0)
+		return list_checkpoints(in, conn);
 	if (!log_path_ok(rel))
 		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có / not found", 0);
 	char *path = xasprintf("%s/%s", in->relay->cfg->log_dir, rel);
