@@ -267,7 +267,8 @@ static int mime_part(const char *p, const char *end, unsigned depth, struct mime
 			}
 			q = next;
 		}
-		return 0; /* unterminated: whatever parts were complete have been read */
+		/* No closing delimiter: the last part runs to the end, as lenient readers take it. */
+		return part != NULL ? mime_part(part, end, depth + 1, f, err, errlen) : 0;
 	}
 	header_param(disp, "filename", name, sizeof name);
 	if (name[0] == '\0')

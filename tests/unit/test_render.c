@@ -1,6 +1,7 @@
 /* test_render.c: notification texts: templates, Vietnamese, SMS codings and segments, escaping,
  * secrecy. */
 #include "notify.h"
+#include "recipient.h"
 #include "render.h"
 #include "test_common.h"
 
@@ -474,6 +475,44 @@ START_TEST(json_escaping)
 }
 END_TEST
 
+/* Through the webhook JSON and back with the recipient's strict parser: Vietnamese survives intact.
+ */
+START_TEST(json_roundtrip)
+{
+	struct renderer *r = load();
+	struct report rep;
+	struct notification n;
+	char *json, *back, err[256];
+	uint8_t blob[4] = {1, 2, 3, 4};
+	fixture_report(&rep);
+	fixture_notification(&n, false);
+	struct render_options o = options("vi", true, NULL, 0);
+	o.agency_name = "Trạm \"Y tế\" xã\tThạch Quảng \\ Đội ứng cứu 😀";
+	ck_assert_int_eq(render_webhook(r, &rep, &n, &o, blob, sizeof blob, &json, err, sizeof err),
+	                 0);
+	ck_assert_msg(
+	    webhook_data_string(json, strlen(json), "agency_name", &back, err, sizeof err) == 0,
+	    "%s", err);
+	ck_assert_str_eq(back, "Trạm \"Y tế\" xã Thạch Quảng \\ Đội ứng cứu 😀");
+	free(back);
+	ck_assert_int_eq(
+	    webhook_data_string(json, strlen(json), "category_label", &back, err, sizeof err), 0);
+	ck_assert_str_eq(back, "Mã hóa phần mềm, dữ liệu, thiết bị");
+	free(back);
+	uint8_t *bytes;
+	size_t len;
+	ck_assert_int_eq(webhook_notification(json, strlen(json), &bytes, &len, err, sizeof err),
+	                 0);
+	ck_assert_uint_eq(len, sizeof blob);
+	ck_assert(memcmp(bytes, blob, len) == 0);
+	free(bytes);
+	ck_assert_int_eq(webhook_matches(json, strlen(json), &n, err, sizeof err), 0);
+	free(json);
+	report_clear(&rep);
+	render_free(r);
+}
+END_TEST
+
 static void write_file(const char *dir, const char *name, const char *text)
 {
 	char *p = xasprintf("%s/%s", dir, name);
@@ -573,6 +612,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, diacritics);
 	tcase_add_test(tc, segments);
 	tcase_add_test(tc, json_escaping);
+	tcase_add_test(tc, json_roundtrip);
 	tcase_add_test(tc, template_errors);
 	suite_add_tcase(s, tc);
 	return s;
