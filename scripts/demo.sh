@@ -8,11 +8,17 @@ BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 D=$(mktemp -d /tmp/tbsc-demo-XXXXXX)
 PID=""
+# The local servers the demo's notifications go to (helpers shared with the integration tests).
+T=$D
+PY=/usr/bin/python3
+fail() { echo "demo: $*" >&2; exit 2; }
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cleanup() {
 	[ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
 	echo "(thư mục demo / demo directory: $D)"
 }
-trap cleanup EXIT
+. "$ROOT/tests/integration/servers.sh"
+trap 'stop_servers; cleanup' EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 kid_of() { sed -n 's/^untrusted comment: TBSC public key \([0-9a-f]*\).*/\1/p' "$1"; }
 
@@ -43,9 +49,64 @@ mot-cua|unit|Bộ phận Một cửa UBND xã Thạch Quảng
 AGENCIES
 "$BIN/incident" registry list --registry registry.ini | cut -c1-120
 
-say "2. Relay chạy với cấu hình nhúng sẵn / the relay on its embedded defaults (127.0.0.1:8470)"
-"$BIN/relayd" --check
-"$BIN/relayd" >relayd.log 2>&1 &
+say "2. Máy chủ thư, cổng SMS và máy nhận webhook cục bộ / local mail server, SMS gateway and webhook receiver"
+make_ca
+start_sink mail
+start_kannel
+SERVE_PORT=$(free_port)
+"$BIN/incident" serve --listen "127.0.0.1:$SERVE_PORT" --tls-cert tls/server.crt --tls-key tls/server.key \
+	--key ttanm-quoc-gia.sec --relay-key relay.pub --registry registry.ini --store webhook-inbox >serve.log 2>&1 &
+SERVER_PIDS="$SERVER_PIDS $!"
+wait_port "$SERVE_PORT" || fail "incident serve did not start"
+echo "   smtp-sink 127.0.0.1:$SINK_PORT, Kannel sendsms $SENDSMS_URL (fake SMSC), incident serve https://localhost:$SERVE_PORT"
+while IFS='|' read -r id role group email phone; do
+	printf '[recipient %s]\nrole = %s\ngroup = %s\nemail = %s\nclear = description, system_name, reporter_name, measures\n' \
+		"$id" "$role" "$group" "$email"
+	[ -n "$phone" ] && printf 'phone = %s\n' "$phone"
+	[ "$id" = ttanm-quoc-gia ] && printf 'webhook = https://localhost:%s/hook\n' "$SERVE_PORT"
+	:
+done >recipients.ini <<'RECIPIENTS'
+chu-quan-httt|system_owner|thach-quang|chuquan@thachquang.gov.vn|
+vp-hdnd-ubnd|commune_office|thach-quang|vanphong@thachquang.gov.vn|+84912000001
+phong-vhxh|culture_society|thach-quang|vhxh@thachquang.gov.vn|
+cong-an-xa|commune_police|thach-quang|congan@thachquang.gov.vn|+84912000002
+doi-ucsc-xa|commune_irt|thach-quang|ucsc@thachquang.gov.vn|
+ttanm-quoc-gia|national_centre||ir@ttanm.gov.vn|
+doi-ucsc-tinh|provincial_irt||ucsc@thanhhoa.gov.vn|
+cong-an-tinh|provincial_police||pa05@thanhhoa.gov.vn|+84912000003
+RECIPIENTS
+sed -i 's/^group = $/group =/' recipients.ini
+cat >>recipients.ini <<'ROUTES'
+[route moi-bao-cao]
+to = *
+channels = email, webhook
+[route nghiem-trong-sms]
+severity = serious
+to = commune_office, commune_police, provincial_police
+channels = sms
+ROUTES
+ln -s "$ROOT/templates" templates
+# The relay's embedded defaults, plus where this machine's local servers listen.
+cat >relay.ini <<CONF
+[relay]
+recipients = recipients.ini
+[smtp]
+host = 127.0.0.1
+port = $SINK_PORT
+starttls = 0
+from = tbsc-relay@thanhhoa.gov.vn
+[sms]
+url = $SENDSMS_URL
+username = relay
+password = relaypw
+[webhook]
+ca_file = tls/ca.crt
+CONF
+echo "   8 người nhận, 2 tuyến / 8 recipients, 2 routes (recipients.ini)"
+
+say "3. Relay chạy với cấu hình nhúng sẵn và các máy chủ trên / the relay on its embedded defaults (127.0.0.1:8470)"
+"$BIN/relayd" --config relay.ini --check
+"$BIN/relayd" --config relay.ini >relayd.log 2>&1 &
 PID=$!
 i=0
 until curl -fsS http://127.0.0.1:8470/healthz >/dev/null 2>&1; do
@@ -55,17 +116,33 @@ until curl -fsS http://127.0.0.1:8470/healthz >/dev/null 2>&1; do
 done
 head -3 relayd.log
 
-say "3. Trạm Y tế gửi báo cáo ban đầu (Mẫu 03) / the health station files an initial report"
+say "4. Trạm Y tế gửi báo cáo ban đầu (Mẫu 03), mức nghiêm trọng / the health station files a serious initial report"
 sed -n '2,12p' "$ROOT/tests/fixtures/mau03.txt"
 echo "   ..."
-"$BIN/incident" report --kind initial --file "$ROOT/tests/fixtures/mau03.txt" --no-input \
+"$BIN/incident" report --kind initial --file "$ROOT/tests/fixtures/mau03.txt" --severity serious --no-input \
 	--agency tram-y-te --key tram-y-te.sec --relay-key relay.pub --outbox outbox | tee report.out
 ID=$(sed -n 's/.*Mã báo cáo \/ report id: *\([0-9a-f]\{32\}\).*/\1/p' report.out | head -1)
 
-say "4. Tình trạng báo cáo (hỏi có chữ ký) / report status (signed request)"
-"$BIN/incident" status "$ID" --agency tram-y-te --key tram-y-te.sec --relay-key relay.pub
+say "5. Chuyển tới 8 người nhận / fan-out to the eight recipients"
+i=0
+until "$BIN/incident" status "$ID" --json --agency tram-y-te --key tram-y-te.sec --relay-key relay.pub 2>/dev/null |
+	$PY -c 'import json,sys; d=json.load(sys.stdin)["deliveries"]; sys.exit(0 if d and all(j["state"]=="delivered" for j in d) else 1)'; do
+	i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.1
+done
+"$BIN/incident" status "$ID" --agency tram-y-te --key tram-y-te.sec --relay-key relay.pub | grep -v "^        "
+echo
+echo "   Thư trong smtp-sink / mail received: $(ls mail | wc -l)"
+grep -h "^Subject:" mail/* | head -1 | $PY -c 'import sys, email.header; print("   Subject:", str(email.header.make_header(email.header.decode_header(sys.stdin.read()[8:].strip()))))'
+echo "   SMS điện thoại nhận được / what the phones received (fakesmsc):"
+fakesmsc_texts | sed 's/^/     /'
+echo "   Webhook đã lưu / webhook receiver stored: $(ls webhook-inbox | wc -l) tệp / files"
 
-say "5. Báo cáo đã lưu bền vững (nội dung vẫn niêm phong) / the stored report (content still sealed)"
+say "6. Người nhận kiểm tra và mở thông báo / a recipient verifies and opens its notification"
+MAIL=$(grep -l "^X-Rcpt-Args: <pa05@thanhhoa.gov.vn>" mail/* | head -1)
+"$BIN/incident" verify --relay-key relay.pub --registry registry.ini --email "$MAIL"
+"$BIN/incident" open --key cong-an-tinh.sec --relay-key relay.pub --registry registry.ini --email "$MAIL" | sed -n "1,2p;/Mô tả/,/^  [A-ZĐ]/p"
+
+say "7. Báo cáo đã lưu bền vững (nội dung vẫn niêm phong) / the stored report (content still sealed)"
 /usr/bin/python3 - "$D/relay.db" "$ID" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
@@ -76,7 +153,7 @@ for k, v in zip(("id", "agency", "incident_id", "kind", "category", "severity", 
     print("   %-24s %s" % (k, v))
 PY
 
-say "6. Nhật ký minh bạch / the transparency log"
+say "8. Nhật ký minh bạch: kiểm toán độc lập / the transparency log, audited"
 sleep 1.2
 cat log/checkpoint
 if "$BIN/incident" audit --help >/dev/null 2>&1; then
@@ -84,7 +161,7 @@ if "$BIN/incident" audit --help >/dev/null 2>&1; then
 	if [ -n "$VKEY" ]; then "$BIN/incident" audit --log http://127.0.0.1:8470 --key "$VKEY" --report "$ID" || true; fi
 fi
 
-say "7. Dừng relay / stopping the relay"
+say "9. Dừng mọi thứ / stopping everything"
 kill -TERM "$PID"
 wait "$PID" || true
 PID=""
