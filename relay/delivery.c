@@ -279,6 +279,71 @@ static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
 	free(map);
 }
 
+/*
+ * A job ran out of lifetime: the commune office of the reporter's commune and the reporting unit
+ * (when it is also a configured recipient) are told by email, without any report content.
+ */
+static void tell_undeliverable(struct delivery_engine *de, const struct job *j, const char *why)
+{
+	struct relay *relay = de->relay;
+	const struct relay_config *c = relay->cfg;
+	char err[ERRBUF_MAX];
+	struct stored_report sr;
+	if (c->smtp_host[0] == '\0' || store_report_get(relay->store, j->report_id, false, &sr, err, sizeof err) != 1)
+		return;
+	char *to[16];
+	size_t nto = 0;
+	pthread_rwlock_rdlock(&relay->registry_lock);
+	const struct agency *reporter = registry_find(relay->registry, sr.agency);
+	const char *group = reporter ? reporter->group : "";
+	for (size_t i = 0; relay->routing && i < relay->routing->recipient_count && nto < 16; i++) {
+		const struct recipient *rc = &relay->routing->recipients[i];
+		bool office = strcmp(rc->role, "commune_office") == 0 && strcmp(rc->group, group) == 0;
+		bool unit = strcmp(rc->agency, sr.agency) == 0;
+		if ((office || unit) && rc->address[CHANNEL_EMAIL] != NULL)
+			to[nto++] = xstrdup(rc->address[CHANNEL_EMAIL]);
+	}
+	pthread_rwlock_unlock(&relay->registry_lock);
+	struct email_config ec = {c->smtp_host, (unsigned)c->smtp_port, c->smtp_helo, c->smtp_from, (int)c->smtp_starttls,
+				  c->smtp_ca_file[0] ? c->smtp_ca_file : NULL, c->smtp_username[0] ? c->smtp_username : NULL,
+				  c->smtp_password[0] ? c->smtp_password : NULL, (int)c->smtp_timeout};
+	struct email_channel *ch = nto ? email_channel_new(&ec, err, sizeof err) : NULL;
+	char *subject = xasprintf("[TBSC] Không chuyển được thông báo / undeliverable notification: %s", sr.incident_id);
+	char *text = xasprintf("Relay không chuyển được báo cáo tới một người nhận sau %u lần thử.\n"
+			       "The relay could not deliver a report to one recipient after %u attempts.\n\n"
+			       "Mã báo cáo / report id: %s\nMã sự cố / incident id: %s\nĐơn vị báo cáo / reporting agency: %s\n"
+			       "Người nhận / recipient: %s\nKênh / channel: %s\nLỗi cuối / last error: %s\n\n"
+			       "Hãy liên lạc người nhận bằng kênh khác. / Reach the recipient another way.\n",
+			       j->attempts + 1, j->attempts + 1, sr.report_id, sr.incident_id, sr.agency, j->recipient,
+			       j->channel, why);
+	for (size_t i = 0; i < nto; i++) {
+		char nid[NOTIFY_ID_CHARS + 1], tag[64];
+		snprintf(tag, sizeof tag, "undeliverable/%lld", (long long)j->id);
+		notify_id(j->report_id, to[i], tag, nid);
+		struct delivery d;
+		memset(&d, 0, sizeof d);
+		d.kind = CHANNEL_EMAIL;
+		d.notification_id = nid;
+		d.address = to[i];
+		d.subject = subject;
+		d.text = text;
+		struct delivery_result res;
+		const struct delivery *dp = &d;
+		memset(&res, 0, sizeof res);
+		if (ch != NULL)
+			email_send(ch, &dp, 1, &res);
+		else
+			snprintf(res.detail, sizeof res.detail, "%s", err);
+		char *note = xasprintf("%s: %s", to[i], ch && res.outcome == DELIVERY_OK ? "ok" : res.detail);
+		store_job_note(relay->store, j->id, "undeliverable-notice", note, (uint64_t)now_ms());
+		free(note);
+		free(to[i]);
+	}
+	email_channel_free(ch);
+	free(subject);
+	free(text);
+}
+
 static void record(struct worker *w, struct prepared *ps, size_t n)
 {
 	struct delivery_engine *de = w->de;
@@ -329,10 +394,15 @@ static void record(struct worker *w, struct prepared *ps, size_t n)
 			 ps[i].nid, r->code, r->detail);
 	}
 	char err[ERRBUF_MAX];
-	if (store_jobs_record(de->relay->store, o, n, now, err, sizeof err) != 0)
+	if (store_jobs_record(de->relay->store, o, n, now, err, sizeof err) != 0) {
 		log_error("không ghi được kết quả chuyển phát / cannot record delivery outcomes: %s", err);
-	else if (de->relay->logsync != NULL)
-		logsync_kick(de->relay->logsync);
+	} else {
+		if (de->relay->logsync != NULL)
+			logsync_kick(de->relay->logsync);
+		for (size_t i = 0; i < n; i++)
+			if (o[i].state == JOB_UNDELIVERABLE)
+				tell_undeliverable(de, ps[i].job, ps[i].res.detail);
+	}
 	free(o);
 }
 

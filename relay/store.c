@@ -749,3 +749,14 @@ int store_incident_first(struct store *st, const char *incident_id, const char *
 	pthread_mutex_unlock(&st->lock);
 	return found;
 }
+
+int store_job_note(struct store *st, int64_t job_id, const char *outcome, const char *detail, uint64_t now)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = exec_bound(st,
+			    "INSERT INTO job_history(job_id, at_ms, attempt, outcome, code, detail)"
+			    " SELECT id, ?2, attempts, ?3, 0, ?4 FROM jobs WHERE id=?1",
+			    NULL, 0, "iiss", job_id, (int64_t)now, outcome, detail);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}

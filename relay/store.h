@@ -150,6 +150,8 @@ char *store_jobs_json(struct store *st, const char *report_id);
 /* The first report of incident that was routed to (recipient, channel): threads updates; 1 found, 0 not. */
 int store_incident_first(struct store *st, const char *incident_id, const char *recipient, const char *channel,
 			 char report_id[REPORT_ID_CHARS + 1]);
+/* Appends a history row to a job (no log entry): e.g. who was told it is undeliverable. */
+int store_job_note(struct store *st, int64_t job_id, const char *outcome, const char *detail, uint64_t now_ms);
 /* Endpoints disabled by a 410. */
 int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
 bool store_endpoint_disabled(struct store *st, const char *address);

@@ -158,6 +158,36 @@ PYEOF
 ok "SIGKILL mid fan-out: every job completed after restart ($dups files at the webhook receiver)"
 stop_relay
 
+# --- a recipient that stays unreachable: undeliverable at the end of its lifetime, the office is told -----
+DEAD=$(free_port)
+sed -i "s|^webhook = https://localhost:$SERVE_PORT/hook|webhook = https://localhost:$DEAD/hook|" "$T/recipients.ini"
+sed -i "s/^lifetime = 120/lifetime = 3/" "$T/relay.ini"
+start_relay
+rm -f "$T/sink"/*
+ID4=$(report normal SC-FANOUT-DEAD)
+i=0
+until client status "$ID4" --json | $PY -c "import json,sys; d=json.load(sys.stdin)['deliveries']; sys.exit(0 if any(j['channel']=='webhook' and j['state']=='undeliverable' for j in d) else 1)"; do
+	i=$((i + 1)); [ $i -gt 150 ] && { client status "$ID4"; fail "the dead webhook never became undeliverable"; }
+	sleep 0.1
+done
+i=0
+until $PY - "$T/sink" <<'PYEOF'
+import email, email.header, os, sys
+d = sys.argv[1]
+for f in os.listdir(d):
+    m = email.message_from_binary_file(open(os.path.join(d, f), "rb"))
+    subject = str(email.header.make_header(email.header.decode_header(m.get("Subject", ""))))
+    if "vp-ubnd@" in m.get("X-Rcpt-Args", "") and "undeliverable" in subject:
+        sys.exit(0)
+sys.exit(1)
+PYEOF
+do
+	i=$((i + 1)); [ $i -gt 50 ] && fail "the commune office was not told"; sleep 0.1
+done
+client status "$ID4" | grep -q "undeliverable-notice" || fail "the notice is not in the job history"
+stop_relay
+ok "an unreachable webhook becomes undeliverable after its lifetime; the commune office is told by email"
+
 # --- the audit sees every delivery ------------------------------------------------------------------
 VKEY=$(sed -n 's/^relayd: vkey: //p' "$T/relayd.log" | head -1)
 "$BIN/incident" audit --log "$T/log" --key "$VKEY" --report "$ID" >"$T/audit.out" || { cat "$T/audit.out"; fail "audit"; }
