@@ -24,6 +24,7 @@ static const char *const severities[] = {"normal", "serious", NULL};
 static const char *const statuses[] = {"handled", "not_handled", NULL};
 static const char *const detection_methods[] = {"ids", "logs", "notified", "other", NULL};
 static const char *const notified_choices[] = {"network_member", "isp", "coordinator", NULL};
+static const char *const handling_choices[] = {"in_house", "other_org", "foreign_org", "coordinator", NULL};
 
 #define K(kind) (1u << (kind))
 #define ALL_KINDS ((1u << REPORT_KIND_COUNT) - 1)
@@ -87,6 +88,10 @@ const struct report_field report_fields[] = {
     F("result", RF_TEXT, result, CLOS, NULL, "Kết quả xử lý sự cố", "Handling result"),
     F("response_ended", RF_TIME, response_ended, CLOS, NULL, "Thời gian kết thúc ứng phó",
       "Response ended"),
+    F("handling", RF_ENUM, handling, 0, handling_choices,
+      "Cách xử lý (in_house/other_org/foreign_org/coordinator)", "Handled by"),
+    F("estimated_loss", RF_UINT, estimated_loss, 0, NULL, "Thiệt hại ước tính (đồng)", "Estimated loss (VND)"),
+    F("supporters", RF_LIST, supporters, 0, NULL, "Tổ chức hỗ trợ xử lý", "Supporting organisations"),
 };
 const size_t report_field_count = sizeof report_fields / sizeof report_fields[0];
 
@@ -520,7 +525,10 @@ int report_decode(const uint8_t *buf, size_t len, struct report *r, char *err, s
 			break;
 		case RF_TIME:
 		case RF_UINT:
-			if (mpack_get_uint(&obj, f->key, false, f->type == RF_UINT ? 5 : UINT32_MAX * 64ull,
+			if (mpack_get_uint(&obj, f->key, false,
+					   f->type == RF_TIME ? UINT32_MAX * 64ull
+					   : strcmp(f->key, "level") == 0 ? 5
+								       : 1000000000000000ull,
 					   uint_at(r, f), err, errlen) != 0)
 				goto cleanup;
 			break;

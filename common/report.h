@@ -50,6 +50,10 @@ struct report {
 	uint64_t initial_date;
 	char *result;
 	uint64_t response_ended;
+	/* Mẫu 05 columns, carried by the closing report */
+	char *handling; /* in_house | other_org | foreign_org | coordinator */
+	uint64_t estimated_loss; /* Vietnamese đồng */
+	struct strlist supporters;
 };
 
 /* Field descriptor, public so the client can build forms and options from it. */
