@@ -6,6 +6,7 @@
 #include "recipient.h"
 #include "registry.h"
 #include "subcommands.h"
+#include "httpc.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -43,7 +44,11 @@ static const char USAGE[] =
     "SIGHUP)\n"
     "  --store THƯ-MỤC        nơi lưu báo cáo / where reports are stored\n"
     "  --tolerance GIÂY       độ lệch webhook-timestamp cho phép / timestamp tolerance (300)\n"
-    "  --ack                  (chưa dùng / reserved: acknowledgements)\n"
+    "  --ack                  tự xác nhận với relay sau khi lưu (cần --relay) / acknowledge to the\n"
+    "                         relay after storing (needs --relay)\n"
+    "  --relay URL            relay nhận xác nhận / relay to acknowledge to\n"
+    "  --agency ID            mã đơn vị của khóa (mặc định: người nhận trong thông báo) / the key's\n"
+    "                         registry id (default: the notification's recipient)\n"
     "\n"
     "Trả lời / answers: 200 đã lưu hoặc trùng / stored or duplicate; 400 sai định dạng / "
     "malformed;\n"
@@ -63,7 +68,35 @@ struct server {
 	struct registry *reg;
 	const char *store;
 	long long tolerance;
+	const char *ack_relay;  /* relay URL to acknowledge to (--ack), or NULL */
+	const char *ack_agency; /* registry id the key belongs to; NULL: the notification's recipient */
 };
+
+/* Acknowledges a stored notification to the relay, signed with the recipient's key (--ack). */
+static void send_ack(struct server *srv, const struct notification *n)
+{
+	struct ack a;
+	memset(&a, 0, sizeof a);
+	snprintf(a.agency, sizeof a.agency, "%s", srv->ack_agency ? srv->ack_agency : n->recipient);
+	memcpy(a.report_id, n->report_id, sizeof a.report_id);
+	snprintf(a.recipient, sizeof a.recipient, "%s", n->recipient);
+	a.ts = (uint64_t)now_s();
+	ack_sign(&a, srv->key);
+	uint8_t *body;
+	size_t len;
+	ack_encode(&a, &body, &len);
+	char *url = xasprintf("%s/v1/acks", srv->ack_relay);
+	struct http_reply r;
+	http_request(url, "application/msgpack", body, len, NULL, &r);
+	if (r.status == 200 || r.status == 202)
+		log_info("đã xác nhận / acknowledged %s to %s", n->report_id, srv->ack_relay);
+	else
+		log_warn("xác nhận thất bại / acknowledgement failed for %s: HTTP %ld %s", n->report_id, r.status,
+			 r.status ? (const char *)r.body : r.error);
+	http_reply_clear(&r);
+	free(url);
+	free(body);
+}
 
 struct request {
 	char *body;
@@ -232,6 +265,8 @@ static void process(struct server *srv, struct MHD_Connection *conn, const struc
 	answer_set(a, MHD_HTTP_OK, "stored", id, n.drill ? "DIỄN TẬP / drill" : "");
 	log_info("stored %s: report %s, incident %s, agency %s%s", id, n.report_id, n.incident_id,
 	         n.agency, n.drill ? " (DIỄN TẬP / drill)" : "");
+	if (srv->ack_relay != NULL)
+		send_ack(srv, &n);
 out:
 	opened_report_clear(&o);
 	notify_clear(&n);
@@ -381,12 +416,16 @@ int serve_main(int argc, char **argv)
 	                                     {"store", required_argument, NULL, 'd'},
 	                                     {"tolerance", required_argument, NULL, 't'},
 	                                     {"ack", no_argument, NULL, 'a'},
+	                                     {"relay", required_argument, NULL, 'R'},
+	                                     {"agency", required_argument, NULL, 'A'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *listen = NULL, *cert_path = NULL, *tls_key_path = NULL,
 	           *key_path = getenv("TBSC_KEY");
 	const char *relay_key = getenv("TBSC_RELAY_KEY"), *registry_path = NULL, *store = NULL;
 	long long tolerance = 300;
+	bool ack = false;
+	const char *ack_relay = NULL, *ack_agency = NULL;
 	char err[ERRBUF_MAX];
 	int c, rc = 2;
 	optind = 1;
@@ -423,7 +462,14 @@ int serve_main(int argc, char **argv)
 			break;
 		}
 		case 'a':
-			break; /* acknowledgements come later */
+			ack = true;
+			break;
+		case 'R':
+			ack_relay = optarg;
+			break;
+		case 'A':
+			ack_agency = optarg;
+			break;
 		case 'h':
 			fputs(USAGE, stdout);
 			return 0;
@@ -446,6 +492,10 @@ int serve_main(int argc, char **argv)
 	pthread_mutex_init(&srv.lock, NULL);
 	srv.store = store;
 	srv.tolerance = tolerance;
+	srv.ack_relay = ack ? ack_relay : NULL;
+	srv.ack_agency = ack_agency;
+	if (ack && ack_relay == NULL)
+		log_warn("--ack không có --relay: không tự xác nhận / --ack without --relay: not acknowledging");
 	if (parse_listen(listen, &sa) != 0) {
 		fprintf(stderr, "--listen: cần ĐỊA-CHỈ-IPv4:CỔNG / expected IPV4-ADDRESS:PORT\n");
 		goto out;

@@ -47,6 +47,16 @@ static void print_deliveries(const char *body)
 		       S("attempts"));
 		if (strcmp(S("state"), "deferred") == 0 && json_object_object_get_ex(j, "next_ms", &v))
 			print_time(", thử lại lúc / retry at ", json_object_get_int64(v));
+		if (json_object_object_get_ex(j, "acked_ms", &v)) {
+			int64_t acked = json_object_get_int64(v), created = 0;
+			struct json_object *cv;
+			if (json_object_object_get_ex(j, "created_ms", &cv))
+				created = json_object_get_int64(cv);
+			printf(", đã xác nhận / acknowledged (%s) sau / after %.1f s", S("acked_via"),
+			       (double)(acked - created) / 1000.0);
+		} else {
+			printf(", chưa xác nhận / not acknowledged");
+		}
 		printf("\n");
 		if (json_object_object_get_ex(j, "history", &hist) && json_object_is_type(hist, json_type_array)) {
 			for (size_t k = 0; k < json_object_array_length(hist); k++) {

@@ -17,6 +17,7 @@ static const struct {
     {"registry", registry_main, "quản lý sổ đăng ký đơn vị / manage the agency registry"},
     {"verify", verify_main, "kiểm tra một thông báo nhận được / check a notification received"},
     {"open", open_main, "giải mã và đọc một thông báo / decrypt and read a notification"},
+    {"ack", ack_main, "xác nhận đã nhận thông báo / acknowledge a notification"},
     {"serve", serve_main, "nhận thông báo qua HTTPS webhook / receive notifications by HTTPS webhook"},
     {"audit", audit_main, "kiểm tra nhật ký minh bạch / verify the transparency log"},
 };

@@ -11,4 +11,6 @@ int verify_main(int argc, char **argv);
 int open_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
 
+int ack_main(int argc, char **argv);
+
 #endif

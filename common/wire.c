@@ -13,6 +13,7 @@ static const char CTX_ENVELOPE[] = "tbsc-envelope-v1";
 static const char CTX_REPORT[] = "tbsc-report-v1";
 static const char CTX_RECEIPT[] = "tbsc-receipt-v1";
 static const char CTX_REQUEST[] = "tbsc-request-v1";
+static const char CTX_ACK[] = "tbsc-ack-v1";
 
 /* A small append-only byte buffer for the exact bytes each signature covers. */
 struct bytes {
@@ -453,4 +454,92 @@ int request_auth_verify(const struct request_auth *ra, const char *method, const
 	int r = crypto_sign_verify_detached(ra->sig, b.p, b.len, pk);
 	free(b.p);
 	return r == 0 ? 0 : -1;
+}
+
+static void ack_bytes(const struct ack *a, struct bytes *b)
+{
+	bytes_put(b, CTX_ACK, strlen(CTX_ACK));
+	bytes_u8str(b, a->agency);
+	bytes_put(b, a->kid, KEY_ID_BYTES);
+	bytes_u8str(b, a->report_id);
+	bytes_u8str(b, a->recipient);
+	bytes_u64(b, a->ts);
+}
+
+void ack_sign(struct ack *a, const struct keypair *kp)
+{
+	struct bytes b = {0};
+	memcpy(a->kid, kp->kid, KEY_ID_BYTES);
+	ack_bytes(a, &b);
+	crypto_sign_detached(a->sig, NULL, b.p, b.len, kp->sk);
+	free(b.p);
+}
+
+int ack_verify(const struct ack *a, const uint8_t pk[KEY_PK_BYTES])
+{
+	struct bytes b = {0};
+	ack_bytes(a, &b);
+	int r = crypto_sign_verify_detached(a->sig, b.p, b.len, pk);
+	free(b.p);
+	return r == 0 ? 0 : -1;
+}
+
+int ack_encode(const struct ack *a, uint8_t **out, size_t *outlen)
+{
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 7);
+	mpack_pack_str(&pk, "v");
+	msgpack_pack_uint64(&pk, WIRE_VERSION);
+	mpack_pack_str(&pk, "agency");
+	mpack_pack_str(&pk, a->agency);
+	mpack_pack_str(&pk, "kid");
+	mpack_pack_bin(&pk, a->kid, KEY_ID_BYTES);
+	mpack_pack_str(&pk, "report_id");
+	mpack_pack_str(&pk, a->report_id);
+	mpack_pack_str(&pk, "recipient");
+	mpack_pack_str(&pk, a->recipient);
+	mpack_pack_str(&pk, "ts");
+	msgpack_pack_uint64(&pk, a->ts);
+	mpack_pack_str(&pk, "sig");
+	mpack_pack_bin(&pk, a->sig, WIRE_SIG_BYTES);
+	*out = (uint8_t *)sb.data;
+	*outlen = sb.size;
+	return 0;
+}
+
+int ack_decode(const uint8_t *buf, size_t len, struct ack *a, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"v", "agency", "kid", "report_id", "recipient", "ts", "sig", NULL};
+	memset(a, 0, sizeof *a);
+	msgpack_zone zone;
+	msgpack_object obj;
+	char *id = NULL;
+	int r = -1;
+	msgpack_zone_init(&zone, 512);
+	if (len > 1024) {
+		seterr(err, errlen, "xác nhận quá lớn / acknowledgement too large");
+		goto cleanup;
+	}
+	if (mpack_decode(buf, len, 1, &zone, &obj, err, errlen) != 0 ||
+	    mpack_map_check(&obj, keys, "ack", err, errlen) != 0 || check_version(&obj, err, errlen) != 0 ||
+	    get_agency(&obj, "agency", a->agency, err, errlen) != 0 ||
+	    mpack_get_bin(&obj, "kid", KEY_ID_BYTES, a->kid, err, errlen) != 0 ||
+	    mpack_get_str(&obj, "report_id", true, REPORT_ID_CHARS, &id, err, errlen) != 0 ||
+	    get_agency(&obj, "recipient", a->recipient, err, errlen) != 0 ||
+	    mpack_get_uint(&obj, "ts", true, UINT64_MAX, &a->ts, err, errlen) != 0 ||
+	    mpack_get_bin(&obj, "sig", WIRE_SIG_BYTES, a->sig, err, errlen) != 0)
+		goto cleanup;
+	if (strlen(id) != REPORT_ID_CHARS || strspn(id, "0123456789abcdef") != REPORT_ID_CHARS) {
+		seterr(err, errlen, "report_id: cần 32 ký tự hex / must be 32 hex characters");
+		goto cleanup;
+	}
+	memcpy(a->report_id, id, REPORT_ID_CHARS + 1);
+	r = 0;
+cleanup:
+	free(id);
+	msgpack_zone_destroy(&zone);
+	return r;
 }

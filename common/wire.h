@@ -94,4 +94,19 @@ int request_auth_parse(const char *header, struct request_auth *ra, char *err, s
 int request_auth_verify(const struct request_auth *ra, const char *method, const char *path,
 			const uint8_t pk[KEY_PK_BYTES]);
 
+
+/* A recipient's signed acknowledgement of one report (POST /v1/acks). */
+struct ack {
+	char agency[AGENCY_ID_MAX + 1];    /* the recipient's registry id (its key signs) */
+	uint8_t kid[KEY_ID_BYTES];
+	char report_id[REPORT_ID_CHARS + 1];
+	char recipient[AGENCY_ID_MAX + 1]; /* the recipient id in the relay's routing */
+	uint64_t ts;
+	uint8_t sig[WIRE_SIG_BYTES];
+};
+void ack_sign(struct ack *a, const struct keypair *kp);
+int ack_verify(const struct ack *a, const uint8_t pk[KEY_PK_BYTES]);
+int ack_encode(const struct ack *a, uint8_t **out, size_t *outlen);
+int ack_decode(const uint8_t *buf, size_t len, struct ack *a, char *err, size_t errlen);
+
 #endif

@@ -131,7 +131,7 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 		snprintf(recipient_name, sizeof recipient_name, "%s", rc->name);
 	}
 	snprintf(agency_name, sizeof agency_name, "%s", reporter ? reporter->name : sr.agency);
-	char **clear = NULL;
+	char **clear = NULL, *ack_url = NULL;
 	size_t clear_count = 0;
 	char language[8] = "vi";
 	bool sms_ucs2 = true;
@@ -160,6 +160,14 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 	ro.agency_name = agency_name;
 	ro.recipient_name = recipient_name;
 	ro.verify_url = relay->cfg->public_url;
+	char ack_token[33], ack_code[ACK_CODE_CHARS + 1];
+	relay_token(relay->key, "ack", job->report_id, job->recipient, ack_token);
+	memcpy(ack_code, ack_token, ACK_CODE_CHARS);
+	ack_code[ACK_CODE_CHARS] = '\0';
+	ack_url = xasprintf("%s/v1/ack?r=%s&to=%s&k=%s", relay->cfg->public_url, job->report_id, job->recipient,
+			    ack_token);
+	ro.ack_url = ack_url;
+	ro.ack_code = ack_code;
 
 	struct notification n;
 	memset(&n, 0, sizeof n);
@@ -232,6 +240,7 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 	}
 	p->ready = true;
 out_clear:
+	free(ack_url);
 	for (size_t i = 0; i < clear_count; i++)
 		free(clear[i]);
 	free(clear);

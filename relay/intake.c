@@ -8,6 +8,7 @@
 #include "wire.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -379,11 +380,14 @@ static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn
 
 /* ---- GET /v1/dlr: delivery reports from the SMS gateway ------------------------------------- */
 
-/* The token in a dlr-url: keyed BLAKE2b of (report, recipient) under a key derived from the relay's. */
-void intake_dlr_token(const struct keypair *relay, const char *report_id, const char *recipient, char out[33])
+/* A token for (purpose, report, recipient): keyed BLAKE2b under a key derived from the relay's. */
+void relay_token(const struct keypair *relay, const char *purpose, const char *report_id, const char *recipient,
+		 char out[33])
 {
 	uint8_t key[crypto_generichash_KEYBYTES], mac[16];
-	crypto_generichash(key, sizeof key, relay->sk, KEY_SK_BYTES, (const uint8_t *)"tbsc-dlr-key-v1", 15);
+	char *ctx = xasprintf("tbsc-%s-key-v1", purpose);
+	crypto_generichash(key, sizeof key, relay->sk, KEY_SK_BYTES, (const uint8_t *)ctx, strlen(ctx));
+	free(ctx);
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, key, sizeof key, sizeof mac);
 	crypto_generichash_update(&st, (const uint8_t *)report_id, strlen(report_id));
@@ -392,6 +396,11 @@ void intake_dlr_token(const struct keypair *relay, const char *report_id, const 
 	crypto_generichash_final(&st, mac, sizeof mac);
 	sodium_memzero(key, sizeof key);
 	hex_encode(out, mac, sizeof mac);
+}
+
+void intake_dlr_token(const struct keypair *relay, const char *report_id, const char *recipient, char out[33])
+{
+	relay_token(relay, "dlr", report_id, recipient, out);
 }
 
 static enum MHD_Result get_dlr(struct intake *in, struct MHD_Connection *conn)
@@ -432,6 +441,116 @@ static enum MHD_Result get_dlr(struct intake *in, struct MHD_Connection *conn)
 		logsync_kick(in->relay->logsync);
 	char *ok = xstrdup("{\"status\":\"recorded\"}\n");
 	return send_buffer(conn, MHD_HTTP_OK, "application/json", ok, strlen(ok), 0);
+}
+
+/* ---- acknowledgements ---------------------------------------------------------------------- */
+
+/* Records an acknowledgement; answers 202 the first time, 200 after, with when it was first made. */
+static enum MHD_Result record_ack(struct intake *in, struct MHD_Connection *conn, const char *report_id,
+				  const char *recipient, const char *via, bool html)
+{
+	char err[ERRBUF_MAX];
+	uint64_t at = 0;
+	int r = store_ack(in->relay->store, report_id, recipient, via, (uint64_t)now_ms(), &at, err, sizeof err);
+	if (r == -2)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_routed",
+				  "báo cáo này không gửi tới người nhận đó / this report was not sent to that recipient", 0);
+	if (r < 0)
+		return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "store_failed", err, 1);
+	if (r == 1) {
+		log_info("ack %s by %s (%s)", report_id, recipient, via);
+		if (in->relay->logsync != NULL)
+			logsync_kick(in->relay->logsync);
+	}
+	char *body;
+	if (html)
+		body = xasprintf("<!doctype html><meta charset=\"utf-8\"><title>TBSC</title>"
+				 "<p>Đã ghi nhận xác nhận của <b>%s</b> cho báo cáo %s.</p>"
+				 "<p lang=\"en\">Acknowledgement by %s of report %s recorded.</p>\n",
+				 recipient, report_id, recipient, report_id);
+	else
+		body = xasprintf("{\"report_id\":\"%s\",\"recipient\":\"%s\",\"acknowledged_ms\":%llu,\"first\":%s}\n",
+				 report_id, recipient, (unsigned long long)at, r == 1 ? "true" : "false");
+	return send_buffer(conn, r == 1 ? MHD_HTTP_ACCEPTED : MHD_HTTP_OK,
+			   html ? "text/html; charset=utf-8" : "application/json", body, strlen(body), 0);
+}
+
+/* POST /v1/acks: a recipient's signed acknowledgement. */
+static enum MHD_Result process_ack(struct request *rq)
+{
+	struct relay *relay = rq->in->relay;
+	struct MHD_Connection *conn = rq->conn;
+	char err[ERRBUF_MAX];
+	const char *code = NULL;
+	struct ack a;
+	uint8_t pk[KEY_PK_BYTES];
+	if (rq->too_large)
+		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "quá lớn / too large", 0);
+	if (ack_decode(rq->body, rq->len, &a, err, sizeof err) != 0)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_ack", err, 0);
+	enum registry_verdict v = lookup_key(relay, a.agency, a.kid, pk);
+	if (v != REGISTRY_OK) {
+		unsigned status = verdict_status(v, &code);
+		return send_error(conn, status, code, registry_verdict_text(v), 0);
+	}
+	if (ack_verify(&a, pk) != 0)
+		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
+				  "chữ ký xác nhận không hợp lệ / acknowledgement signature does not verify", 0);
+	int64_t skew = (int64_t)a.ts - now_s();
+	if (a.ts > (uint64_t)INT64_MAX / 2 || skew > relay->cfg->timestamp_window || -skew > relay->cfg->timestamp_window)
+		return send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future",
+				  "thời gian xác nhận lệch quá mức / acknowledgement time outside the window", 0);
+	/* Only the recipient's own key acknowledges for it. */
+	bool mine = false;
+	pthread_rwlock_rdlock(&relay->registry_lock);
+	const struct recipient *rc = relay->routing ? routing_find(relay->routing, a.recipient) : NULL;
+	mine = rc != NULL && strcmp(rc->agency, a.agency) == 0;
+	pthread_rwlock_unlock(&relay->registry_lock);
+	if (!mine)
+		return send_error(conn, MHD_HTTP_FORBIDDEN, "not_recipient",
+				  "khóa này không thuộc người nhận đó / this key does not belong to that recipient", 0);
+	return record_ack(rq->in, conn, a.report_id, a.recipient, "signed", false);
+}
+
+/* GET /v1/ack?r=&to=&k=: the link in an email or webhook. */
+static enum MHD_Result get_ack_link(struct intake *in, struct MHD_Connection *conn)
+{
+	const char *r = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "r");
+	const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
+	const char *k = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "k");
+	char want[33];
+	if (r == NULL || to == NULL || k == NULL || strlen(r) != REPORT_ID_CHARS || !registry_id_valid(to))
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_ack", "thiếu tham số / missing parameters", 0);
+	relay_token(in->relay->key, "ack", r, to, want);
+	if (strlen(k) != 32 || sodium_memcmp(want, k, 32) != 0)
+		return send_error(conn, MHD_HTTP_FORBIDDEN, "bad_token", "mã xác thực sai / wrong token", 0);
+	return record_ack(in, conn, r, to, "link", true);
+}
+
+/* GET /v1/sms-in?from=&text=: an SMS reply "ACK <code>" passed on by the gateway (Kannel MO get-url). */
+static enum MHD_Result get_sms_in(struct intake *in, struct MHD_Connection *conn)
+{
+	const char *from = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "from");
+	const char *text = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "text");
+	char code[16] = "";
+	if (from == NULL || text == NULL || strlen(from) > 20 || strlen(text) > 160)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_sms", "thiếu tham số / missing parameters", 0);
+	if (sscanf(text, " %*[Aa]%*[Cc]%*[Kk] %15s", code) != 1 || strlen(code) != ACK_CODE_CHARS)
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_sms",
+				  "cần \"ACK <mã>\" / expected \"ACK <code>\"", 0);
+	for (char *p = code; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	char ids[32][REPORT_ID_CHARS + 1], rcpts[32][AGENCY_ID_MAX + 1];
+	size_t n = 0;
+	store_sms_ack_lookup(in->relay->store, from, now_ms() - 7 * 86400000LL, ids, rcpts, 32, &n);
+	for (size_t i = 0; i < n; i++) {
+		char token[33];
+		relay_token(in->relay->key, "ack", ids[i], rcpts[i], token);
+		if (sodium_memcmp(token, code, ACK_CODE_CHARS) == 0)
+			return record_ack(in, conn, ids[i], rcpts[i], "sms", false);
+	}
+	return send_error(conn, MHD_HTTP_NOT_FOUND, "unknown_code",
+			  "mã không khớp tin nhắn nào gửi tới số này / the code matches no message sent to this number", 0);
 }
 
 /* ---- /log/ -------------------------------------------------------------------------------- */
@@ -525,6 +644,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	struct intake *in = cls;
 	(void)version;
 	bool post_report = strcmp(url, "/v1/reports") == 0;
+	bool post_ack = strcmp(url, "/v1/acks") == 0 && strcmp(method, "POST") == 0;
 	if (*con_cls == NULL) {
 		struct request *rq = xcalloc(1, sizeof *rq);
 		rq->in = in;
@@ -577,6 +697,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return MHD_YES;
 		}
 	}
+	if (post_ack) {
+		if (*upload_data_size > 0) {
+			if (rq->len + *upload_data_size > 1024)
+				rq->too_large = true;
+			else {
+				rq->body = xrealloc(rq->body, rq->len + *upload_data_size);
+				memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+				rq->len += *upload_data_size;
+			}
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return process_ack(rq);
+	}
 	if (*upload_data_size > 0) {
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -592,6 +726,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return get_report(in, conn, url);
 		if (strcmp(url, "/v1/dlr") == 0)
 			return get_dlr(in, conn);
+		if (strcmp(url, "/v1/ack") == 0)
+			return get_ack_link(in, conn);
+		if (strcmp(url, "/v1/sms-in") == 0)
+			return get_sms_in(in, conn);
 		if (strncmp(url, "/v1/log/", 8) == 0 && in->relay->logsync != NULL)
 			return logsync_http(in->relay->logsync, conn, url);
 		if (strncmp(url, "/log/", 5) == 0)

@@ -155,6 +155,8 @@ enum placeholder {
 	P_CLEAR_FIELDS,
 	P_ATTACHMENT_NAME,
 	P_VERIFY_URL,
+	P_ACK_URL,
+	P_ACK_CODE,
 	P_COUNT
 };
 
@@ -163,14 +165,14 @@ static const char *const placeholder_names[P_COUNT] = {
     "category_label",  "severity_label", "agency_name",    "agency",          "incident_id",
     "report_id",       "report_prefix",  "sms_code",       "notification_id", "log_index",
     "received_time",   "recipient",      "recipient_name", "channel",         "clear_fields",
-    "attachment_name", "verify_url"};
+    "attachment_name", "verify_url",  "ack_url",        "ack_code"};
 
 #define BIT(p) (1u << (p))
 /* What an SMS may say: never a report field beyond these, whatever the configuration. */
 #define SMS_ALLOWED                                                                                \
 	(BIT(P_DRILL_MARK) | BIT(P_KIND) | BIT(P_KIND_LABEL) | BIT(P_KIND_SHORT) |                 \
 	 BIT(P_CATEGORY_LABEL) | BIT(P_SEVERITY_LABEL) | BIT(P_AGENCY_NAME) | BIT(P_INCIDENT_ID) | \
-	 BIT(P_REPORT_PREFIX) | BIT(P_SMS_CODE))
+	 BIT(P_REPORT_PREFIX) | BIT(P_SMS_CODE) | BIT(P_ACK_CODE))
 #define SUBJECT_ALLOWED                                                                            \
 	((SMS_ALLOWED & ~BIT(P_SMS_CODE)) | BIT(P_AGENCY) | BIT(P_REPORT_ID) |                     \
 	 BIT(P_NOTIFICATION_ID))
@@ -760,6 +762,8 @@ static void values_fill(struct values *vs, const struct language *lang, const st
 	vs->v[P_ATTACHMENT_NAME] = xasprintf("thong-bao-%s.tbsc", n->nid);
 	vs->v[P_VERIFY_URL] = clean(
 	    o->verify_url && *o->verify_url ? o->verify_url : label_get(lang, "none"), false, 200);
+	vs->v[P_ACK_URL] = clean(o->ack_url && *o->ack_url ? o->ack_url : label_get(lang, "none"), false, 400);
+	vs->v[P_ACK_CODE] = clean(o->ack_code && *o->ack_code ? o->ack_code : "-", false, 16);
 	if (with_fields) {
 		struct sbuf cf = {0};
 		clear_fields_text(lang, rep, o, &cf);
@@ -1168,6 +1172,10 @@ int render_webhook(const struct renderer *r, const struct report *rep, const str
 		json_field(&b, rep, f);
 	}
 	sb_puts(&b, "}");
+	if (o->ack_url != NULL && *o->ack_url) {
+		json_key(&b, &first, "ack_url");
+		json_str(&b, o->ack_url);
+	}
 	json_key(&b, &first, "notification");
 	char *b64 = b64_encode(notification, len);
 	json_str(&b, b64);

@@ -36,7 +36,9 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS job_history(job_id INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, outcome TEXT NOT NULL, code INTEGER NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS job_history_job ON job_history(job_id);"
-    "CREATE TABLE IF NOT EXISTS disabled_endpoints(address TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS disabled_endpoints(address TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS acks(report_id TEXT NOT NULL, recipient TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    " via TEXT NOT NULL, PRIMARY KEY(report_id, recipient));";
 
 static int prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, char *err, size_t errlen)
 {
@@ -666,8 +668,9 @@ char *store_jobs_json(struct store *st, const char *report_id)
 	pthread_mutex_lock(&st->lock);
 	fputc('[', f);
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT id, recipient, channel, address, state, attempts, next_ms, last_code, last_detail"
-			       " FROM jobs WHERE report_id=?1 ORDER BY recipient, channel",
+			       "SELECT j.id, j.recipient, j.channel, j.address, j.state, j.attempts, j.next_ms, j.last_code,"
+			       " j.last_detail, a.at_ms, a.via, j.created_ms FROM jobs j LEFT JOIN acks a ON a.report_id=j.report_id"
+			       " AND a.recipient=j.recipient WHERE j.report_id=?1 ORDER BY j.recipient, j.channel",
 			       -1, &s, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(st->db, "SELECT at_ms, attempt, outcome, code, detail FROM job_history WHERE job_id=?1 ORDER BY rowid",
 			       -1, &h, NULL) == SQLITE_OK) {
@@ -682,6 +685,11 @@ char *store_jobs_json(struct store *st, const char *report_id)
 				state >= 0 && state <= 5 ? job_state_names[state] : "?", sqlite3_column_int(s, 5),
 				(long long)sqlite3_column_int64(s, 6), sqlite3_column_int(s, 7));
 			json_str(f, (const char *)sqlite3_column_text(s, 8));
+			fprintf(f, ",\"created_ms\":%lld", (long long)sqlite3_column_int64(s, 11));
+			if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+				fprintf(f, ",\"acked_ms\":%lld,\"acked_via\":", (long long)sqlite3_column_int64(s, 9));
+				json_str(f, (const char *)sqlite3_column_text(s, 10));
+			}
 			fprintf(f, ",\"history\":[");
 			sqlite3_bind_int64(h, 1, sqlite3_column_int64(s, 0));
 			for (int hf = 1; sqlite3_step(h) == SQLITE_ROW; hf = 0) {
@@ -759,4 +767,101 @@ int store_job_note(struct store *st, int64_t job_id, const char *outcome, const 
 			    NULL, 0, "iiss", job_id, (int64_t)now, outcome, detail);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
+}
+
+int store_ack(struct store *st, const char *report_id, const char *recipient, const char *via, uint64_t now,
+	      uint64_t *at_ms, char *err, size_t errlen)
+{
+	sqlite3_stmt *q = NULL;
+	int result = -1;
+	pthread_mutex_lock(&st->lock);
+	uint64_t ms = now > st->last_ms ? now : st->last_ms;
+	uint64_t saved = st->next_index;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+		goto out;
+	}
+	bool routed = false;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM jobs WHERE report_id=?1 AND recipient=?2 LIMIT 1", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(q, 1, report_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, recipient, -1, SQLITE_STATIC);
+		routed = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (!routed) {
+		result = -2;
+		goto rollback;
+	}
+	if (sqlite3_prepare_v2(st->db, "SELECT at_ms FROM acks WHERE report_id=?1 AND recipient=?2", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(q, 1, report_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, recipient, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW) {
+			*at_ms = (uint64_t)sqlite3_column_int64(q, 0);
+			result = 0;
+		}
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (result == 0)
+		goto rollback;
+	if (exec_bound(st, "INSERT INTO acks(report_id, recipient, at_ms, via) VALUES(?1,?2,?3,?4)", err, errlen,
+		       "ssis", report_id, recipient, (int64_t)ms, via) != 0)
+		goto rollback;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	mpack_pack_str(&pk, "t");
+	mpack_pack_str(&pk, "ack");
+	mpack_pack_str(&pk, "i");
+	mpack_pack_str(&pk, report_id);
+	mpack_pack_str(&pk, "r");
+	mpack_pack_str(&pk, recipient);
+	mpack_pack_str(&pk, "at");
+	msgpack_pack_uint64(&pk, ms);
+	int rc = append_log(st, (const uint8_t *)sb.data, sb.size, err, errlen);
+	msgpack_sbuffer_destroy(&sb);
+	if (rc != 0 || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+		goto rollback;
+	}
+	st->last_ms = ms;
+	*at_ms = ms;
+	result = 1;
+	goto out;
+rollback:
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->next_index = saved;
+out:
+	pthread_mutex_unlock(&st->lock);
+	return result;
+}
+
+int store_sms_ack_lookup(struct store *st, const char *phone, int64_t since_ms, char (*report_ids)[REPORT_ID_CHARS + 1],
+			 char (*recipients)[AGENCY_ID_MAX + 1], size_t max, size_t *count)
+{
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT report_id, recipient FROM jobs WHERE channel='sms' AND address=?1 AND created_ms>=?2"
+			       " ORDER BY created_ms DESC LIMIT ?3",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, phone, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, since_ms);
+		sqlite3_bind_int64(q, 3, (sqlite3_int64)max);
+		while (n < max && sqlite3_step(q) == SQLITE_ROW) {
+			snprintf(report_ids[n], REPORT_ID_CHARS + 1, "%s", (const char *)sqlite3_column_text(q, 0));
+			snprintf(recipients[n], AGENCY_ID_MAX + 1, "%s", (const char *)sqlite3_column_text(q, 1));
+			n++;
+		}
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->lock);
+	*count = n;
+	return 0;
 }

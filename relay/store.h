@@ -152,6 +152,16 @@ int store_incident_first(struct store *st, const char *incident_id, const char *
 			 char report_id[REPORT_ID_CHARS + 1]);
 /* Appends a history row to a job (no log entry): e.g. who was told it is undeliverable. */
 int store_job_note(struct store *st, int64_t job_id, const char *outcome, const char *detail, uint64_t now_ms);
+/*
+ * Records that recipient acknowledged report_id (via "signed", "link", "sms", "webhook"): 1 newly
+ * recorded (with its "ack" log entry), 0 acknowledged before (*at_ms the first time), -2 the report
+ * was never routed to that recipient, -1 error.
+ */
+int store_ack(struct store *st, const char *report_id, const char *recipient, const char *via, uint64_t now_ms,
+	      uint64_t *at_ms, char *err, size_t errlen);
+/* The latest SMS jobs sent to phone since since_ms (newest first), for matching an "ACK <code>" reply. */
+int store_sms_ack_lookup(struct store *st, const char *phone, int64_t since_ms, char (*report_ids)[REPORT_ID_CHARS + 1],
+			 char (*recipients)[AGENCY_ID_MAX + 1], size_t max, size_t *count);
 /* Endpoints disabled by a 410. */
 int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
 bool store_endpoint_disabled(struct store *st, const char *address);

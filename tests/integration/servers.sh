@@ -96,6 +96,12 @@ username = relay
 password = relaypw
 max-messages = 10
 concatenation = true
+
+group = sms-service
+keyword = default
+catch-all = true
+max-messages = 0
+get-url = "${KANNEL_MO_URL:-http://127.0.0.1:9/unused}?from=%p&text=%a"
 KCONF
 	ST="http://127.0.0.1:$ADMIN/status.txt?password=statuspw"
 	bearerbox "$K/kannel.conf" >"$K/bearerbox.out" 2>&1 &
@@ -114,6 +120,15 @@ KCONF
 		i=$((i + 1)); [ $i -gt 100 ] && fail "fakesmsc did not connect"; sleep 0.1
 	done
 	SENDSMS_URL="http://127.0.0.1:$SENDSMS/cgi-bin/sendsms"
+}
+
+# fakesmsc_send FROM TEXT: a phone sends an SMS to the gateway (a second fakesmsc replaces the first)
+fakesmsc_send() {
+	kill -TERM "$FAKESMSC_PID" 2>/dev/null
+	wait "$FAKESMSC_PID" 2>/dev/null
+	/usr/lib/kannel/test/fakesmsc -H 127.0.0.1 -r "$FAKE" -i 0.1 -m 1 "$1 1234 text $2" >>"$KANNEL_DIR/fakesmsc.out" 2>&1 &
+	FAKESMSC_PID=$!
+	SERVER_PIDS="$SERVER_PIDS $FAKESMSC_PID"
 }
 
 start_smsbox() {
@@ -148,6 +163,8 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
         parts.setdefault((to, ref), {})[seq] = dec(data)
         got = parts[(to, ref)]
         if len(got) == total:
-            print("%s\t%s" % (to, b"".join(got[i] for i in sorted(got)).decode("utf-16-be")))
+            raw = b"".join(got[i] for i in sorted(got))
+            ucs2 = len(raw) % 2 == 0 and raw[0::2].count(0) * 4 >= len(raw) // 2
+            print("%s\t%s" % (to, raw.decode("utf-16-be") if ucs2 else raw.decode("utf-8", "replace")))
 PYEOF
 }
