@@ -233,12 +233,19 @@ struct report {
 	uint64_t index; /* of the accept entry */
 	uint64_t at;
 	uint32_t route_first, nroutes;
+	uint32_t extra_head; /* newest route added by an escalation, as index + 1; 0 for none */
+};
+
+/* A route an "escalate" entry added after the acceptance (another channel, a backup, the office). */
+struct extra_route {
+	struct route route;
+	uint32_t next; /* index + 1 of the previous extra route of the same report */
 };
 
 /* One entry of the report asked for with --report. */
 struct shown {
 	uint64_t index;
-	char type[8];
+	char type[12];
 	char r[FIELD_MAX + 1];
 	char c[8];
 	char o[FIELD_MAX + 1];
@@ -277,6 +284,8 @@ struct audit {
 	size_t nreports, capreports;
 	struct route *routes;
 	size_t nroutes, caproutes;
+	struct extra_route *extras;
+	size_t nextras, capextras;
 	char *names;
 	size_t names_len, names_cap;
 	uint64_t last_at;
@@ -464,6 +473,12 @@ static struct route *route_find(struct audit *a, const struct report *r, const m
 		    memcmp(a->names + ro->name_off, name->via.str.ptr, ro->name_len) == 0)
 			return ro;
 	}
+	for (uint32_t e = r->extra_head; e != 0; e = a->extras[e - 1].next) {
+		struct route *ro = &a->extras[e - 1].route;
+		if ((channel < 0 || ro->channel == channel) && ro->name_len == name->via.str.size &&
+		    memcmp(a->names + ro->name_off, name->via.str.ptr, ro->name_len) == 0)
+			return ro;
+	}
 	return NULL;
 }
 
@@ -578,6 +593,72 @@ static int check_accept(struct audit *a, uint64_t index, const msgpack_object *m
 	return 0;
 }
 
+/*
+ * {"t":"escalate","i","r","s":step 1..3,"to":[[recipient, channel], ...],"at"}: recipient r had
+ * not acknowledged in time; the relay routed the report on to the pairs in "to".
+ */
+static int check_escalate(struct audit *a, uint64_t index, const msgpack_object *m, const uint8_t id[16],
+                          uint64_t at, const tlog_hash leaf)
+{
+	static const char *const keys[] = {"t", "i", "r", "s", "to", "at"};
+	if (!keys_are(m, keys, 6))
+		return fail(a, "mục sai cấu trúc", "entry %llu: escalate entry keys are not t, i, r, s, to, at in this order",
+		            (unsigned long long)index);
+	const msgpack_object_kv *kv = m->via.map.ptr;
+	const msgpack_object *rcpt = &kv[2].val, *step = &kv[3].val, *to = &kv[4].val;
+	if (!str_ok(rcpt, FIELD_MAX, false))
+		return fail(a, "mục sai cấu trúc", "entry %llu: \"r\" is not a recipient id", (unsigned long long)index);
+	if (step->type != MSGPACK_OBJECT_POSITIVE_INTEGER || step->via.u64 < 1 || step->via.u64 > 3)
+		return fail(a, "mục sai cấu trúc", "entry %llu: \"s\" is not an escalation step 1..3",
+		            (unsigned long long)index);
+	if (to->type != MSGPACK_OBJECT_ARRAY || to->via.array.size > 256)
+		return fail(a, "mục sai cấu trúc", "entry %llu: \"to\" is not a list of routes", (unsigned long long)index);
+	struct report *r = report_find(a, id);
+	if (r == NULL)
+		return fail(a, "mục trước khi tiếp nhận",
+		            "entry %llu: escalate for a report not accepted earlier in the log", (unsigned long long)index);
+	if (route_find(a, r, rcpt, -1) == NULL)
+		return fail(a, "người nhận không được định tuyến",
+		            "entry %llu: escalate names %.*s, which the report did not route", (unsigned long long)index,
+		            (int)rcpt->via.str.size, rcpt->via.str.ptr);
+	for (uint32_t q = 0; q < to->via.array.size; q++) {
+		const msgpack_object *pair = &to->via.array.ptr[q];
+		if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2 ||
+		    !str_ok(&pair->via.array.ptr[0], FIELD_MAX, false))
+			return fail(a, "mục sai cấu trúc", "entry %llu: route %u is not [recipient, channel]",
+			            (unsigned long long)index, q);
+		const msgpack_object *name = &pair->via.array.ptr[0];
+		int ch = channel_of(&pair->via.array.ptr[1]);
+		if (ch < 0)
+			return fail(a, "mục sai cấu trúc", "entry %llu: route %u has no valid channel",
+			            (unsigned long long)index, q);
+		if (route_find(a, r, name, ch) != NULL)
+			continue;
+		if (a->names_len + name->via.str.size > a->names_cap) {
+			a->names_cap = a->names_cap ? 2 * a->names_cap : 1 << 16;
+			while (a->names_len + name->via.str.size > a->names_cap)
+				a->names_cap *= 2;
+			a->names = xrealloc(a->names, a->names_cap);
+		}
+		if (a->nextras == a->capextras) {
+			a->capextras = a->capextras ? 2 * a->capextras : 256;
+			a->extras = xrealloc(a->extras, a->capextras * sizeof *a->extras);
+		}
+		struct extra_route *e = &a->extras[a->nextras++];
+		memset(e, 0, sizeof *e);
+		e->route.name_off = (uint32_t)a->names_len;
+		e->route.name_len = (uint16_t)name->via.str.size;
+		e->route.channel = (uint8_t)ch;
+		memcpy(a->names + a->names_len, name->via.str.ptr, name->via.str.size);
+		a->names_len += name->via.str.size;
+		e->next = r->extra_head;
+		r->extra_head = (uint32_t)a->nextras;
+	}
+	if (a->want_report && memcmp(id, a->report_id, 16) == 0)
+		keep_shown(a, index, "escalate", rcpt, NULL, NULL, step->via.u64, at, leaf);
+	return 0;
+}
+
 /* Decodes entry index strictly and checks what it says against what came before. */
 static int check_entry(struct audit *a, uint64_t index, const unsigned char *data, size_t len,
                        const tlog_hash leaf)
@@ -644,6 +725,8 @@ static int check_entry(struct audit *a, uint64_t index, const unsigned char *dat
 
 	if (str_is(type, "accept"))
 		return check_accept(a, index, &m, id, at, leaf);
+	if (str_is(type, "escalate"))
+		return check_escalate(a, index, &m, id, at, leaf);
 
 	/* attempt, dlr and ack: the keys of each kind, in order */
 	static const char *const keys[3][7] = {{"t", "i", "r", "c", "o", "n", "at"},
@@ -1238,6 +1321,9 @@ static int show_report(struct audit *a, const char *id, struct tlog_tilecache *c
 			         (unsigned long long)s->n);
 		else if (strcmp(s->type, "dlr") == 0)
 			snprintf(outcome, sizeof outcome, "báo cáo giao / DLR: %s", s->o);
+		else if (strcmp(s->type, "escalate") == 0)
+			snprintf(outcome, sizeof outcome, "chưa xác nhận, leo thang bước / not acknowledged, escalation step %llu",
+			         (unsigned long long)s->n);
 		else
 			snprintf(outcome, sizeof outcome, "đã xác nhận / acknowledged");
 		printf("    #%-8llu %s  %s%s%s  %s\n", (unsigned long long)s->index, when, s->r,
@@ -1385,6 +1471,7 @@ static void audit_free(struct audit *a)
 	free(a->targets);
 	free(a->reports);
 	free(a->routes);
+	free(a->extras);
 	free(a->names);
 	free(a->shown);
 	free(a->fix);

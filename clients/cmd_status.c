@@ -47,6 +47,8 @@ static void print_deliveries(const char *body)
 		       S("attempts"));
 		if (strcmp(S("state"), "deferred") == 0 && json_object_object_get_ex(j, "next_ms", &v))
 			print_time(", thử lại lúc / retry at ", json_object_get_int64(v));
+		if (json_object_object_get_ex(j, "escalated_from", &v))
+			printf(", leo thang từ / escalated from %s", json_object_get_string(v));
 		if (json_object_object_get_ex(j, "acked_ms", &v)) {
 			int64_t acked = json_object_get_int64(v), created = 0;
 			struct json_object *cv;

@@ -72,6 +72,9 @@ static const struct directive directives[] = {
     L("webhook", "timeout", webhook_timeout, 15, 1, 600),
     L("webhook", "per_endpoint_concurrency", webhook_per_endpoint, 4, 1, 256),
     L("webhook", "max_connections", webhook_max_connections, 64, 1, 4096),
+    L("escalation", "normal_minutes", ack_normal_minutes, 240, 0, 7 * 24 * 60),
+    L("escalation", "serious_minutes", ack_serious_minutes, 15, 0, 7 * 24 * 60),
+    L("escalation", "interval", escalation_interval, 5, 1, 3600),
 };
 #define DIRECTIVE_COUNT (sizeof directives / sizeof directives[0])
 

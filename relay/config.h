@@ -34,6 +34,7 @@ struct relay_config {
 	long sms_dlr_mask, sms_timeout;
 	char *webhook_ca_file;
 	long webhook_timeout, webhook_per_endpoint, webhook_max_connections;
+	long ack_normal_minutes, ack_serious_minutes, escalation_interval; /* 0 minutes: no escalation */
 };
 
 /* Fills every directive with its default. Paths are copies (config_free frees them). */

@@ -24,6 +24,7 @@ struct relay {
 	struct routing *routing; /* NULL: intake only; swapped under registry_lock on SIGHUP */
 	struct renderer *renderer;
 	struct delivery_engine *delivery;
+	struct escalation *escalation;
 };
 
 struct intake;

@@ -1,5 +1,6 @@
 /* relayd.c: the relay daemon's main: options, configuration, signals, start and orderly stop. */
 #include "delivery.h"
+#include "escalation.h"
 #include "logsync.h"
 #include "render.h"
 #include "relay.h"
@@ -208,6 +209,7 @@ int main(int argc, char **argv)
 			log_error("%s", err);
 			goto out;
 		}
+		relay.escalation = escalation_start(&relay);
 	}
 	relay.ratelimit = ratelimit_new((double)cfg.rate_per_minute, (double)cfg.rate_burst);
 	relay.committer = committer_start(relay.store, (size_t)cfg.batch_max, NULL, NULL);
@@ -252,6 +254,7 @@ out:
 	intake_quiesce(in);
 	committer_stop(relay.committer);
 	intake_stop(in);
+	escalation_stop(relay.escalation);
 	delivery_stop(relay.delivery);
 	routing_free(relay.routing);
 	render_free(relay.renderer);

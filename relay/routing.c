@@ -191,6 +191,18 @@ static void recipient_entry(struct parse *p, struct recipient *rc, const char *n
 	} else if (!strcmp(name, "drill")) {
 		if (!yesno(value, &rc->drill))
 			perr(p, "drill: cần yes/no / expected yes or no");
+	} else if (!strcmp(name, "backup")) {
+		if (!registry_id_valid(value))
+			perr(p, "backup: mã người nhận không hợp lệ / invalid recipient id");
+		free(rc->backup);
+		rc->backup = xstrdup(value);
+	} else if (!strcmp(name, "ack_normal_minutes") || !strcmp(name, "ack_serious_minutes")) {
+		char *end = NULL;
+		long v = strtol(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || v < 1 || v > 7 * 24 * 60)
+			perr(p, "%s: số phút 1..10080 / minutes 1..10080", name);
+		else
+			rc->ack_minutes[!strcmp(name, "ack_serious_minutes")] = v;
 	} else {
 		perr(p, "[recipient] %s: khóa không biết / unknown directive", name);
 	}
@@ -296,6 +308,7 @@ void routing_free(struct routing *r)
 		free(rc->role);
 		free(rc->group);
 		free(rc->language);
+		free(rc->backup);
 		for (int c = 0; c < CHANNEL_KIND_COUNT; c++)
 			free(rc->address[c]);
 		free_list(rc->clear, rc->clear_count);
@@ -352,6 +365,12 @@ struct routing *routing_load(const char *path, char *err, size_t errlen)
 				perr(&p, "[route %s]: \"%s\" không phải vai trò hay recipient:ID / not a role or recipient:ID",
 				     rt->name, t);
 		}
+	}
+	for (size_t i = 0; i < p.r->recipient_count; i++) {
+		const struct recipient *x = &p.r->recipients[i];
+		if (x->backup != NULL && (routing_find(p.r, x->backup) == NULL || !strcmp(x->backup, x->id)))
+			perr(&p, "[recipient %s] backup: không có người nhận \"%s\" khác / no other recipient \"%s\"", x->id,
+			     x->backup, x->backup);
 	}
 	if (p.errors) {
 		routing_free(p.r);

@@ -19,6 +19,8 @@ struct recipient {
 	char **clear;   /* report fields shown in clear in email and webhook text */
 	size_t clear_count;
 	bool drill;     /* takes part in drills */
+	char *backup;   /* the organisation's next contact (a recipient id) for escalation, or NULL */
+	long ack_minutes[2]; /* acknowledgement expected within [normal, serious] minutes; 0: the default */
 };
 
 struct route {

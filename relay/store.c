@@ -31,14 +31,16 @@ static const char SCHEMA[] =
     " channel TEXT NOT NULL, address TEXT NOT NULL, state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
     " next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
     " last_code INTEGER NOT NULL DEFAULT 0, last_detail TEXT NOT NULL DEFAULT '',"
-    " UNIQUE(report_id, recipient, channel));"
+    " escalated_from TEXT, UNIQUE(report_id, recipient, channel));"
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs(channel, state, next_ms);"
     "CREATE TABLE IF NOT EXISTS job_history(job_id INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, outcome TEXT NOT NULL, code INTEGER NOT NULL, detail TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS job_history_job ON job_history(job_id);"
     "CREATE TABLE IF NOT EXISTS disabled_endpoints(address TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS acks(report_id TEXT NOT NULL, recipient TEXT NOT NULL, at_ms INTEGER NOT NULL,"
-    " via TEXT NOT NULL, PRIMARY KEY(report_id, recipient));";
+    " via TEXT NOT NULL, PRIMARY KEY(report_id, recipient));"
+    "CREATE TABLE IF NOT EXISTS escalations(report_id TEXT NOT NULL, recipient TEXT NOT NULL, step INTEGER NOT NULL,"
+    " at_ms INTEGER NOT NULL, targets TEXT NOT NULL, PRIMARY KEY(report_id, recipient, step));";
 
 static int prepare(struct store *st, sqlite3_stmt **stmt, const char *sql, char *err, size_t errlen)
 {
@@ -669,7 +671,7 @@ char *store_jobs_json(struct store *st, const char *report_id)
 	fputc('[', f);
 	if (sqlite3_prepare_v2(st->db,
 			       "SELECT j.id, j.recipient, j.channel, j.address, j.state, j.attempts, j.next_ms, j.last_code,"
-			       " j.last_detail, a.at_ms, a.via, j.created_ms FROM jobs j LEFT JOIN acks a ON a.report_id=j.report_id"
+			       " j.last_detail, a.at_ms, a.via, j.created_ms, j.escalated_from FROM jobs j LEFT JOIN acks a ON a.report_id=j.report_id"
 			       " AND a.recipient=j.recipient WHERE j.report_id=?1 ORDER BY j.recipient, j.channel",
 			       -1, &s, NULL) == SQLITE_OK &&
 	    sqlite3_prepare_v2(st->db, "SELECT at_ms, attempt, outcome, code, detail FROM job_history WHERE job_id=?1 ORDER BY rowid",
@@ -686,6 +688,10 @@ char *store_jobs_json(struct store *st, const char *report_id)
 				(long long)sqlite3_column_int64(s, 6), sqlite3_column_int(s, 7));
 			json_str(f, (const char *)sqlite3_column_text(s, 8));
 			fprintf(f, ",\"created_ms\":%lld", (long long)sqlite3_column_int64(s, 11));
+			if (sqlite3_column_type(s, 12) != SQLITE_NULL) {
+				fprintf(f, ",\"escalated_from\":");
+				json_str(f, (const char *)sqlite3_column_text(s, 12));
+			}
 			if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
 				fprintf(f, ",\"acked_ms\":%lld,\"acked_via\":", (long long)sqlite3_column_int64(s, 9));
 				json_str(f, (const char *)sqlite3_column_text(s, 10));
@@ -864,4 +870,128 @@ int store_sms_ack_lookup(struct store *st, const char *phone, int64_t since_ms, 
 	pthread_mutex_unlock(&st->lock);
 	*count = n;
 	return 0;
+}
+
+int store_escalation_candidates(struct store *st, uint64_t since_ms, struct escalation_candidate **out, size_t *count)
+{
+	sqlite3_stmt *q = NULL;
+	struct escalation_candidate *c = NULL;
+	size_t n = 0, cap = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT j.report_id, j.recipient, r.severity, r.agency, MIN(j.created_ms),"
+			       " (SELECT COALESCE(MAX(step), 0) FROM escalations e WHERE e.report_id=j.report_id"
+			       "  AND e.recipient=j.recipient), r.drill"
+			       " FROM jobs j JOIN reports r ON r.id=j.report_id"
+			       " WHERE j.escalated_from IS NULL AND r.received_ms>=?1"
+			       " AND NOT EXISTS (SELECT 1 FROM acks a WHERE a.report_id=j.report_id AND a.recipient=j.recipient)"
+			       " GROUP BY j.report_id, j.recipient",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, (sqlite3_int64)since_ms);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			if (sqlite3_column_int(q, 5) >= 3)
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 64;
+				c = xrealloc(c, cap * sizeof *c);
+			}
+			struct escalation_candidate *e = &c[n++];
+			memset(e, 0, sizeof *e);
+			snprintf(e->report_id, sizeof e->report_id, "%s", (const char *)sqlite3_column_text(q, 0));
+			snprintf(e->recipient, sizeof e->recipient, "%s", (const char *)sqlite3_column_text(q, 1));
+			e->serious = strcmp((const char *)sqlite3_column_text(q, 2), "serious") == 0;
+			snprintf(e->agency, sizeof e->agency, "%s", (const char *)sqlite3_column_text(q, 3));
+			e->first_ms = (uint64_t)sqlite3_column_int64(q, 4);
+			e->step = sqlite3_column_int(q, 5);
+			e->drill = sqlite3_column_int(q, 6) != 0;
+		}
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->lock);
+	*out = c;
+	*count = n;
+	return 0;
+}
+
+int store_escalate(struct store *st, const char *report_id, const char *recipient, int step,
+		   const struct job_spec *targets, size_t n, uint64_t lifetime_ms, uint64_t now, char *err,
+		   size_t errlen)
+{
+	pthread_mutex_lock(&st->lock);
+	uint64_t ms = now > st->last_ms ? now : st->last_ms;
+	uint64_t saved = st->next_index;
+	char *list = NULL;
+	size_t list_len = 0;
+	FILE *f = open_memstream(&list, &list_len);
+	if (f == NULL)
+		fatal("open_memstream");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s/%s", i ? " " : "", targets[i].recipient, targets[i].channel);
+	fclose(f);
+	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+		     ? 0
+		     : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+	if (rc == 0)
+		rc = exec_bound(st, "INSERT INTO escalations(report_id, recipient, step, at_ms, targets) VALUES(?1,?2,?3,?4,?5)",
+				err, errlen, "ssiis", report_id, recipient, (int64_t)step, (int64_t)ms, list);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = exec_bound(st,
+				"INSERT OR IGNORE INTO jobs(report_id, recipient, channel, address, state, attempts, next_ms,"
+				" created_ms, expires_ms, escalated_from) VALUES(?1,?2,?3,?4,0,0,?5,?5,?6,?7)",
+				err, errlen, "ssssiis", report_id, targets[i].recipient, targets[i].channel,
+				targets[i].address, (int64_t)ms, (int64_t)(ms + lifetime_ms), recipient);
+	if (rc == 0) {
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 6);
+		mpack_pack_str(&pk, "t");
+		mpack_pack_str(&pk, "escalate");
+		mpack_pack_str(&pk, "i");
+		mpack_pack_str(&pk, report_id);
+		mpack_pack_str(&pk, "r");
+		mpack_pack_str(&pk, recipient);
+		mpack_pack_str(&pk, "s");
+		msgpack_pack_uint64(&pk, (uint64_t)step);
+		mpack_pack_str(&pk, "to");
+		msgpack_pack_array(&pk, n);
+		for (size_t i = 0; i < n; i++) {
+			msgpack_pack_array(&pk, 2);
+			mpack_pack_str(&pk, targets[i].recipient);
+			mpack_pack_str(&pk, targets[i].channel);
+		}
+		mpack_pack_str(&pk, "at");
+		msgpack_pack_uint64(&pk, ms);
+		rc = append_log(st, (const uint8_t *)sb.data, sb.size, err, errlen);
+		msgpack_sbuffer_destroy(&sb);
+	}
+	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
+	if (rc != 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->next_index = saved;
+	} else {
+		st->last_ms = ms;
+	}
+	pthread_mutex_unlock(&st->lock);
+	free(list);
+	return rc;
+}
+
+bool store_job_exists(struct store *st, const char *report_id, const char *recipient, const char *channel)
+{
+	sqlite3_stmt *q = NULL;
+	bool found = false;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM jobs WHERE report_id=?1 AND recipient=?2 AND channel=?3", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, report_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, recipient, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, channel, -1, SQLITE_STATIC);
+		found = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->lock);
+	return found;
 }

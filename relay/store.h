@@ -162,6 +162,21 @@ int store_ack(struct store *st, const char *report_id, const char *recipient, co
 /* The latest SMS jobs sent to phone since since_ms (newest first), for matching an "ACK <code>" reply. */
 int store_sms_ack_lookup(struct store *st, const char *phone, int64_t since_ms, char (*report_ids)[REPORT_ID_CHARS + 1],
 			 char (*recipients)[AGENCY_ID_MAX + 1], size_t max, size_t *count);
+/* (report, recipient) pairs routed since since_ms, not acknowledged, with fewer than 3 escalation steps. */
+struct escalation_candidate {
+	char report_id[REPORT_ID_CHARS + 1];
+	char recipient[AGENCY_ID_MAX + 1];
+	char agency[AGENCY_ID_MAX + 1]; /* reporting agency */
+	bool serious, drill;
+	uint64_t first_ms; /* when the recipient's first job was created */
+	int step;          /* escalation steps taken so far */
+};
+int store_escalation_candidates(struct store *st, uint64_t since_ms, struct escalation_candidate **out, size_t *count);
+/* Records escalation step for (report, recipient): new jobs for targets and an "escalate" log entry, one transaction. */
+int store_escalate(struct store *st, const char *report_id, const char *recipient, int step,
+		   const struct job_spec *targets, size_t n, uint64_t lifetime_ms, uint64_t now_ms, char *err,
+		   size_t errlen);
+bool store_job_exists(struct store *st, const char *report_id, const char *recipient, const char *channel);
 /* Endpoints disabled by a 410. */
 int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
 bool store_endpoint_disabled(struct store *st, const char *address);

@@ -1,0 +1,166 @@
+/* escalation.c: unacknowledged notifications escalate step by step, each step committed and logged. */
+#include "escalation.h"
+
+#include "delivery.h"
+#include "logsync.h"
+#include "relay.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ESCALATION_WINDOW_MS (14ull * 86400 * 1000)
+#define TARGETS_MAX 64
+
+struct escalation {
+	struct relay *relay;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+};
+
+/* Adds every channel of rc that has an address and no job for the report yet. */
+static void add_targets(struct relay *relay, const char *report_id, const struct recipient *rc,
+			struct job_spec *t, size_t *n)
+{
+	for (int c = 0; c < CHANNEL_KIND_COUNT && *n < TARGETS_MAX; c++) {
+		if (rc->address[c] == NULL || store_job_exists(relay->store, report_id, rc->id, channel_names[c]))
+			continue;
+		bool dup = false;
+		for (size_t i = 0; i < *n; i++)
+			dup |= !strcmp(t[i].recipient, rc->id) && !strcmp(t[i].channel, channel_names[c]);
+		if (!dup)
+			t[(*n)++] = (struct job_spec){xstrdup(rc->id), channel_names[c], xstrdup(rc->address[c])};
+	}
+}
+
+/*
+ * Targets of step (1..3) for a recipient that has not acknowledged: 1 its other channels, 2 its
+ * organisation's next contact (backup), 3 the commune office of the reporter's commune.
+ */
+static size_t step_targets(struct relay *relay, const struct escalation_candidate *c, int step, struct job_spec *t)
+{
+	size_t n = 0;
+	const struct recipient *rc = routing_find(relay->routing, c->recipient);
+	if (rc == NULL)
+		return 0;
+	if (step == 1) {
+		add_targets(relay, c->report_id, rc, t, &n);
+	} else if (step == 2) {
+		const struct recipient *b = rc->backup ? routing_find(relay->routing, rc->backup) : NULL;
+		if (b != NULL)
+			add_targets(relay, c->report_id, b, t, &n);
+	} else {
+		const struct agency *reporter = registry_find(relay->registry, c->agency);
+		const char *group = reporter ? reporter->group : "";
+		for (size_t i = 0; i < relay->routing->recipient_count; i++) {
+			const struct recipient *o = &relay->routing->recipients[i];
+			if (strcmp(o->role, "commune_office") == 0 && strcmp(o->group, group) == 0 && strcmp(o->id, rc->id) != 0)
+				add_targets(relay, c->report_id, o, t, &n);
+		}
+	}
+	return n;
+}
+
+static long deadline_minutes(const struct relay *relay, const struct recipient *rc, bool serious)
+{
+	if (rc != NULL && rc->ack_minutes[serious] > 0)
+		return rc->ack_minutes[serious];
+	return serious ? relay->cfg->ack_serious_minutes : relay->cfg->ack_normal_minutes;
+}
+
+size_t escalation_run(struct relay *relay, uint64_t now)
+{
+	struct escalation_candidate *cands = NULL;
+	size_t count = 0, steps = 0;
+	if (relay->routing == NULL)
+		return 0;
+	store_escalation_candidates(relay->store, now > ESCALATION_WINDOW_MS ? now - ESCALATION_WINDOW_MS : 0, &cands,
+				    &count);
+	for (size_t i = 0; i < count; i++) {
+		const struct escalation_candidate *c = &cands[i];
+		struct job_spec t[TARGETS_MAX];
+		size_t n = 0;
+		int step = c->step;
+		pthread_rwlock_rdlock(&relay->registry_lock);
+		const struct recipient *rc = routing_find(relay->routing, c->recipient);
+		uint64_t period = (uint64_t)deadline_minutes(relay, rc, c->serious) * 60000;
+		/* Step k is due k periods after the first notification; a step with nobody to add
+		 * passes straight to the next one. */
+		while (period > 0 && step < 3 && now >= c->first_ms + period * (uint64_t)(step + 1) && n == 0)
+			n = step_targets(relay, c, ++step, t);
+		pthread_rwlock_unlock(&relay->registry_lock);
+		if (step == c->step)
+			continue;
+		char err[ERRBUF_MAX];
+		if (store_escalate(relay->store, c->report_id, c->recipient, step, t, n, (uint64_t)relay->cfg->lifetime * 1000,
+				   now, err, sizeof err) != 0) {
+			log_error("leo thang / escalation %s %s: %s", c->report_id, c->recipient, err);
+		} else {
+			steps++;
+			log_info("leo thang / escalated %s: %s chưa xác nhận / not acknowledged, bước / step %d -> %zu %s",
+				 c->report_id, c->recipient, step, n, n ? "new deliveries" : "(nobody to add)");
+		}
+		for (size_t k = 0; k < n; k++) {
+			free((char *)t[k].recipient);
+			free((char *)t[k].address);
+		}
+	}
+	free(cands);
+	if (steps > 0) {
+		delivery_kick(relay->delivery);
+		if (relay->logsync != NULL)
+			logsync_kick(relay->logsync);
+	}
+	return steps;
+}
+
+static void *escalation_thread(void *arg)
+{
+	struct escalation *e = arg;
+	for (;;) {
+		escalation_run(e->relay, (uint64_t)now_ms());
+		pthread_mutex_lock(&e->lock);
+		if (!e->stopping) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += e->relay->cfg->escalation_interval;
+			pthread_cond_timedwait(&e->wake, &e->lock, &ts);
+		}
+		bool stop = e->stopping;
+		pthread_mutex_unlock(&e->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+struct escalation *escalation_start(struct relay *relay)
+{
+	if (relay->routing == NULL || (relay->cfg->ack_normal_minutes == 0 && relay->cfg->ack_serious_minutes == 0))
+		return NULL;
+	struct escalation *e = xcalloc(1, sizeof *e);
+	e->relay = relay;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->wake, NULL);
+	if (pthread_create(&e->thread, NULL, escalation_thread, e) != 0)
+		fatal("cannot start the escalation thread");
+	return e;
+}
+
+void escalation_stop(struct escalation *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
+	pthread_join(e->thread, NULL);
+	pthread_mutex_destroy(&e->lock);
+	pthread_cond_destroy(&e->wake);
+	free(e);
+}
