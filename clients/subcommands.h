@@ -12,5 +12,6 @@ int open_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
 
 int ack_main(int argc, char **argv);
+int summary_main(int argc, char **argv);
 
 #endif
