@@ -12,10 +12,14 @@
 
 static const char USAGE[] =
     "Cách dùng / usage: incident status [TÙY CHỌN] MÃ-BÁO-CÁO\n"
+    "       incident status [TÙY CHỌN] --incident MÃ-SỰ-CỐ\n"
     "\n"
     "Hỏi relay tình trạng một báo cáo của đơn vị mình (yêu cầu được ký bằng khóa đơn vị).\n"
     "Asks the relay where one of this agency's reports stands (the request is signed).\n"
-    "\n" CLIENT_OPTIONS_HELP "  --json             in nguyên JSON / print the raw JSON\n"
+    "Với --incident: toàn bộ diễn biến sự cố (các báo cáo, trạng thái, thời hạn pháp lý).\n"
+    "With --incident: the incident's whole timeline (reports, state, legal clocks).\n"
+    "\n" CLIENT_OPTIONS_HELP "  --incident         đối số là mã sự cố / the argument is an incident id\n"
+    "  --json             in nguyên JSON / print the raw JSON\n"
     "  --help             trợ giúp này / this help\n"
     "\nMã thoát / exit: 0 có / found, 1 không có / not found or refused, 2 lỗi / error.\n";
 
@@ -75,12 +79,80 @@ static void print_deliveries(const char *body)
 	json_object_put(root);
 }
 
+/* The incident's timeline: its reports in order, its state and its legal clocks. */
+static int incident_status(struct client *cl, const char *id, bool raw)
+{
+	if (strlen(id) == 0 || strlen(id) > 64 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(id)) {
+		fprintf(stderr, "mã sự cố không hợp lệ / invalid incident id\n");
+		return 2;
+	}
+	char *path = xasprintf("/v1/incidents/%s", id);
+	char *url = xasprintf("%s%s", cl->relay_url, path);
+	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)now_s());
+	struct http_reply r;
+	int rc = 2;
+	http_request(url, NULL, NULL, 0, auth, &r);
+	free(path);
+	free(url);
+	free(auth);
+	if (r.status == 0) {
+		fprintf(stderr, "không liên lạc được relay / relay unreachable: %s\n", r.error);
+	} else if (r.status != 200) {
+		char *why = json_member((const char *)r.body, "reason");
+		fprintf(stderr, "HTTP %ld: %s\n", r.status, why ? why : (const char *)r.body);
+		free(why);
+		rc = r.status < 500 ? 1 : 2;
+	} else if (raw) {
+		fputs((const char *)r.body, stdout);
+		rc = 0;
+	} else {
+		struct json_object *root = json_tokener_parse((const char *)r.body), *v, *list;
+		static const char *const states[][2] = {{"open", "đang mở / open"}, {"responding", "đang ứng cứu / responding"},
+							{"closed", "đã kết thúc / closed"}};
+		const char *state = json_object_object_get_ex(root, "state", &v) ? json_object_get_string(v) : "?";
+		for (size_t i = 0; i < 3; i++)
+			if (!strcmp(state, states[i][0]))
+				state = states[i][1];
+		printf("Sự cố / incident %s: %s%s\n", id, state,
+		       json_object_object_get_ex(root, "drill", &v) && json_object_get_boolean(v) ? " (DIỄN TẬP / drill)" : "");
+		printf("  Các báo cáo / reports:\n");
+		if (json_object_object_get_ex(root, "reports", &list))
+			for (size_t i = 0; i < json_object_array_length(list); i++) {
+				struct json_object *x = json_object_array_get_idx(list, i), *w;
+				print_time("    ", json_object_object_get_ex(x, "received_ms", &w) ? json_object_get_int64(w) : 0);
+				printf("  %-16s %s\n",
+				       json_object_object_get_ex(x, "kind", &w) ? json_object_get_string(w) : "",
+				       json_object_object_get_ex(x, "report_id", &w) ? json_object_get_string(w) : "");
+			}
+		printf("  Thời hạn pháp lý / legal clocks:\n");
+		if (json_object_object_get_ex(root, "clocks", &list)) {
+			for (size_t i = 0; i < json_object_array_length(list); i++) {
+				struct json_object *x = json_object_array_get_idx(list, i), *w;
+				const char *name = json_object_object_get_ex(x, "clock", &w) ? json_object_get_string(w) : "";
+				printf("    %-44s",
+				       !strcmp(name, "notification")
+					   ? "thông báo trong 5 ngày từ khi phát hiện / notification"
+					   : "Mẫu 04 trong 5 ngày sau ứng phó / closing report");
+				print_time(" hạn / due ", json_object_object_get_ex(x, "due_ms", &w) ? json_object_get_int64(w) : 0);
+				printf("  %s\n", json_object_object_get_ex(x, "state", &w) ? json_object_get_string(w) : "");
+			}
+			if (json_object_array_length(list) == 0)
+				printf("    (chưa có / none yet)\n");
+		}
+		json_object_put(root);
+		rc = 0;
+	}
+	http_reply_clear(&r);
+	return rc;
+}
+
 int status_main(int argc, char **argv)
 {
 	static const struct option opts[] = {CLIENT_LONG_OPTIONS, {"json", no_argument, NULL, 'j'},
+					     {"incident", no_argument, NULL, 'i'},
 					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct client cl;
-	bool raw = false;
+	bool raw = false, incident = false;
 	int c, rc = 2;
 	char err[ERRBUF_MAX];
 	client_init(&cl);
@@ -92,6 +164,8 @@ int status_main(int argc, char **argv)
 			continue;
 		if (c == 'j')
 			raw = true;
+		else if (c == 'i')
+			incident = true;
 		else if (c == 'h') {
 			fputs(USAGE, stdout);
 			rc = 0;
@@ -110,6 +184,10 @@ int status_main(int argc, char **argv)
 		goto out;
 	}
 	const char *id = argv[optind];
+	if (incident) {
+		rc = incident_status(&cl, id, raw);
+		goto out;
+	}
 	if (strlen(id) != REPORT_ID_CHARS || strspn(id, "0123456789abcdef") != REPORT_ID_CHARS) {
 		fprintf(stderr, "mã báo cáo phải là 32 ký tự hex / a report id is 32 hex characters\n");
 		goto out;

@@ -75,6 +75,8 @@ static const struct directive directives[] = {
     L("escalation", "normal_minutes", ack_normal_minutes, 240, 0, 7 * 24 * 60),
     L("escalation", "serious_minutes", ack_serious_minutes, 15, 0, 7 * 24 * 60),
     L("escalation", "interval", escalation_interval, 5, 1, 3600),
+    L("clocks", "deadline_days", deadline_days, 5, 1, 60),
+    L("clocks", "remind_hours", remind_hours, 24, 1, 24 * 30),
 };
 #define DIRECTIVE_COUNT (sizeof directives / sizeof directives[0])
 

@@ -35,6 +35,7 @@ struct relay_config {
 	char *webhook_ca_file;
 	long webhook_timeout, webhook_per_endpoint, webhook_max_connections;
 	long ack_normal_minutes, ack_serious_minutes, escalation_interval; /* 0 minutes: no escalation */
+	long deadline_days, remind_hours; /* legal clocks: 5 days; remind this long before */
 };
 
 /* Fills every directive with its default. Paths are copies (config_free frees them). */

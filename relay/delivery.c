@@ -288,6 +288,44 @@ static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
 	free(map);
 }
 
+int delivery_notice(struct relay *relay, char *const *to, size_t n, const char *tag, const char *subject,
+		    const char *text, char *const *results)
+{
+	const struct relay_config *c = relay->cfg;
+	char err[ERRBUF_MAX];
+	if (c->smtp_host[0] == '\0' || n == 0) {
+		for (size_t i = 0; i < n; i++)
+			snprintf(results[i], ERRBUF_MAX, "%s", "chưa cấu hình email / email not configured");
+		return -1;
+	}
+	struct email_config ec = {c->smtp_host, (unsigned)c->smtp_port, c->smtp_helo, c->smtp_from, (int)c->smtp_starttls,
+				  c->smtp_ca_file[0] ? c->smtp_ca_file : NULL, c->smtp_username[0] ? c->smtp_username : NULL,
+				  c->smtp_password[0] ? c->smtp_password : NULL, (int)c->smtp_timeout};
+	struct email_channel *ch = email_channel_new(&ec, err, sizeof err);
+	int sent = 0;
+	for (size_t i = 0; i < n; i++) {
+		char nid[NOTIFY_ID_CHARS + 1];
+		notify_id(tag, to[i], "notice", nid);
+		struct delivery d;
+		memset(&d, 0, sizeof d);
+		d.kind = CHANNEL_EMAIL;
+		d.notification_id = nid;
+		d.address = to[i];
+		d.subject = subject;
+		d.text = text;
+		struct delivery_result res;
+		const struct delivery *dp = &d;
+		memset(&res, 0, sizeof res);
+		if (ch != NULL)
+			email_send(ch, &dp, 1, &res);
+		bool ok = ch != NULL && res.outcome == DELIVERY_OK;
+		sent += ok;
+		snprintf(results[i], ERRBUF_MAX, "%s", ok ? "ok" : ch ? res.detail : err);
+	}
+	email_channel_free(ch);
+	return sent;
+}
+
 /*
  * A job ran out of lifetime: the commune office of the reporter's commune and the reporting unit
  * (when it is also a configured recipient) are told by email, without any report content.
@@ -295,10 +333,9 @@ static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
 static void tell_undeliverable(struct delivery_engine *de, const struct job *j, const char *why)
 {
 	struct relay *relay = de->relay;
-	const struct relay_config *c = relay->cfg;
 	char err[ERRBUF_MAX];
 	struct stored_report sr;
-	if (c->smtp_host[0] == '\0' || store_report_get(relay->store, j->report_id, false, &sr, err, sizeof err) != 1)
+	if (store_report_get(relay->store, j->report_id, false, &sr, err, sizeof err) != 1)
 		return;
 	char *to[16];
 	size_t nto = 0;
@@ -313,10 +350,6 @@ static void tell_undeliverable(struct delivery_engine *de, const struct job *j, 
 			to[nto++] = xstrdup(rc->address[CHANNEL_EMAIL]);
 	}
 	pthread_rwlock_unlock(&relay->registry_lock);
-	struct email_config ec = {c->smtp_host, (unsigned)c->smtp_port, c->smtp_helo, c->smtp_from, (int)c->smtp_starttls,
-				  c->smtp_ca_file[0] ? c->smtp_ca_file : NULL, c->smtp_username[0] ? c->smtp_username : NULL,
-				  c->smtp_password[0] ? c->smtp_password : NULL, (int)c->smtp_timeout};
-	struct email_channel *ch = nto ? email_channel_new(&ec, err, sizeof err) : NULL;
 	char *subject = xasprintf("[TBSC] Không chuyển được thông báo / undeliverable notification: %s", sr.incident_id);
 	char *text = xasprintf("Relay không chuyển được báo cáo tới một người nhận sau %u lần thử.\n"
 			       "The relay could not deliver a report to one recipient after %u attempts.\n\n"
@@ -325,30 +358,18 @@ static void tell_undeliverable(struct delivery_engine *de, const struct job *j, 
 			       "Hãy liên lạc người nhận bằng kênh khác. / Reach the recipient another way.\n",
 			       j->attempts + 1, j->attempts + 1, sr.report_id, sr.incident_id, sr.agency, j->recipient,
 			       j->channel, why);
+	char results[16][ERRBUF_MAX], *rp[16];
+	for (size_t i = 0; i < 16; i++)
+		rp[i] = results[i];
+	char tag[64];
+	snprintf(tag, sizeof tag, "undeliverable/%lld", (long long)j->id);
+	delivery_notice(relay, to, nto, tag, subject, text, rp);
 	for (size_t i = 0; i < nto; i++) {
-		char nid[NOTIFY_ID_CHARS + 1], tag[64];
-		snprintf(tag, sizeof tag, "undeliverable/%lld", (long long)j->id);
-		notify_id(j->report_id, to[i], tag, nid);
-		struct delivery d;
-		memset(&d, 0, sizeof d);
-		d.kind = CHANNEL_EMAIL;
-		d.notification_id = nid;
-		d.address = to[i];
-		d.subject = subject;
-		d.text = text;
-		struct delivery_result res;
-		const struct delivery *dp = &d;
-		memset(&res, 0, sizeof res);
-		if (ch != NULL)
-			email_send(ch, &dp, 1, &res);
-		else
-			snprintf(res.detail, sizeof res.detail, "%s", err);
-		char *note = xasprintf("%s: %s", to[i], ch && res.outcome == DELIVERY_OK ? "ok" : res.detail);
+		char *note = xasprintf("%s: %s", to[i], results[i]);
 		store_job_note(relay->store, j->id, "undeliverable-notice", note, (uint64_t)now_ms());
 		free(note);
 		free(to[i]);
 	}
-	email_channel_free(ch);
 	free(subject);
 	free(text);
 }

@@ -18,4 +18,12 @@ void delivery_stop(struct delivery_engine *de);
 /* Backoff: the delay before attempt `attempt` (1-based), jittered in [base/2, base], clamped. */
 uint64_t delivery_backoff_ms(unsigned attempt, uint64_t floor_ms, uint64_t ceiling_ms, uint32_t random);
 
+/*
+ * Sends a plain email notice (no report content) to each address in to[0..n), in one SMTP session
+ * per call; results[i] (ERRBUF_MAX bytes each) gets "ok" or the reason. Returns how many went out.
+ * tag makes the Message-IDs stable for this notice.
+ */
+int delivery_notice(struct relay *relay, char *const *to, size_t n, const char *tag, const char *subject,
+		    const char *text, char *const *results);
+
 #endif

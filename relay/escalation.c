@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,11 +119,73 @@ size_t escalation_run(struct relay *relay, uint64_t now)
 	return steps;
 }
 
+/*
+ * Legal clocks: the closing report (Mẫu 04) is due deadline_days after the end of the response.
+ * remind_hours before, the reporting unit is reminded; once it passes, the commune office is told.
+ */
+size_t clocks_run(struct relay *relay, uint64_t now)
+{
+	struct incident_clock *c = NULL;
+	size_t n = 0, sent = 0;
+	uint64_t deadline = (uint64_t)relay->cfg->deadline_days * 86400000ull;
+	uint64_t before = (uint64_t)relay->cfg->remind_hours * 3600000ull;
+	store_open_clocks(relay->store, deadline, &c, &n);
+	for (size_t i = 0; i < n; i++) {
+		int stage = now > c[i].due_ms ? 2 : now + before >= c[i].due_ms ? 1 : 0;
+		if (stage <= c[i].reminded)
+			continue;
+		char *to[16];
+		size_t nto = 0;
+		pthread_rwlock_rdlock(&relay->registry_lock);
+		const struct agency *reporter = registry_find(relay->registry, c[i].agency);
+		const char *group = reporter ? reporter->group : "";
+		if (stage == 1 && c[i].reporter_email[0])
+			to[nto++] = xstrdup(c[i].reporter_email);
+		for (size_t k = 0; relay->routing && k < relay->routing->recipient_count && nto < 16; k++) {
+			const struct recipient *rc = &relay->routing->recipients[k];
+			bool office = strcmp(rc->role, "commune_office") == 0 && strcmp(rc->group, group) == 0;
+			bool unit = strcmp(rc->agency, c[i].agency) == 0;
+			if (((stage == 2 && office) || unit) && rc->address[CHANNEL_EMAIL] != NULL)
+				to[nto++] = xstrdup(rc->address[CHANNEL_EMAIL]);
+		}
+		pthread_rwlock_unlock(&relay->registry_lock);
+		time_t due = (time_t)(c[i].due_ms / 1000) + 7 * 3600;
+		struct tm tm;
+		char when[32];
+		gmtime_r(&due, &tm);
+		strftime(when, sizeof when, "%d/%m/%Y %H:%M", &tm);
+		char *subject = stage == 1
+				    ? xasprintf("[TBSC] Nhắc hạn nộp báo cáo kết thúc (Mẫu 04) / closing report due: %s", c[i].incident_id)
+				    : xasprintf("[TBSC] Quá hạn báo cáo kết thúc (Mẫu 04) / closing report overdue: %s", c[i].incident_id);
+		char *text = xasprintf("%s\nSự cố / incident: %s\nĐơn vị báo cáo / reporting agency: %s\n"
+				       "Hạn nộp Mẫu 04 (5 ngày sau khi kết thúc ứng phó, TT 20/2017 Điều 9.2.b) / due: %s (giờ Việt Nam / UTC+7)\n",
+				       stage == 1 ? "Đề nghị gửi báo cáo kết thúc ứng phó (Mẫu 04) trước hạn.\nPlease file the closing report before the deadline."
+						  : "Đã quá hạn mà chưa có báo cáo kết thúc ứng phó (Mẫu 04).\nThe closing report is overdue.",
+				       c[i].incident_id, c[i].agency, when);
+		char results[16][ERRBUF_MAX], *rp[16];
+		for (size_t k = 0; k < 16; k++)
+			rp[k] = results[k];
+		char tag[128];
+		snprintf(tag, sizeof tag, "clock/%s/%d", c[i].incident_id, stage);
+		int ok = delivery_notice(relay, to, nto, tag, subject, text, rp);
+		log_info("hạn / clock %s: %s, %d/%zu notices sent", c[i].incident_id, stage == 1 ? "reminder" : "overdue", ok, nto);
+		store_clock_reminded(relay->store, c[i].incident_id, stage, now);
+		sent += (size_t)(ok > 0);
+		for (size_t k = 0; k < nto; k++)
+			free(to[k]);
+		free(subject);
+		free(text);
+	}
+	free(c);
+	return sent;
+}
+
 static void *escalation_thread(void *arg)
 {
 	struct escalation *e = arg;
 	for (;;) {
 		escalation_run(e->relay, (uint64_t)now_ms());
+		clocks_run(e->relay, (uint64_t)now_ms());
 		pthread_mutex_lock(&e->lock);
 		if (!e->stopping) {
 			struct timespec ts;
@@ -140,7 +203,7 @@ static void *escalation_thread(void *arg)
 
 struct escalation *escalation_start(struct relay *relay)
 {
-	if (relay->routing == NULL || (relay->cfg->ack_normal_minutes == 0 && relay->cfg->ack_serious_minutes == 0))
+	if (relay->routing == NULL)
 		return NULL;
 	struct escalation *e = xcalloc(1, sizeof *e);
 	e->relay = relay;

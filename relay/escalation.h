@@ -8,10 +8,13 @@
 struct relay;
 struct escalation;
 
-/* Starts the thread that checks every [escalation] interval seconds; NULL when escalation is off. */
+/* Starts the thread that checks escalations and legal clocks every [escalation] interval seconds. */
 struct escalation *escalation_start(struct relay *relay);
 void escalation_stop(struct escalation *e);
 /* One pass at time now_ms: returns how many escalation steps it took (tests call it directly). */
 size_t escalation_run(struct relay *relay, uint64_t now_ms);
+
+/* One pass of the legal clocks at now_ms: reminders and overdue notices sent (tests call it directly). */
+size_t clocks_run(struct relay *relay, uint64_t now_ms);
 
 #endif

@@ -272,6 +272,9 @@ static enum MHD_Result process_report(struct request *rq)
 	a->category = rq->report.category;
 	a->severity = rq->report.severity;
 	a->drill = rq->report.drill;
+	a->detected_s = rq->report.detected;
+	a->response_ended_s = rq->report.response_ended;
+	a->reporter_email = rq->report.reporter_email;
 	a->envelope = rq->body;
 	a->envelope_len = rq->len;
 	a->done = on_committed;
@@ -314,33 +317,49 @@ static enum MHD_Result answer_committed(struct request *rq)
 
 /* ---- GET /v1/reports/{id} ----------------------------------------------------------------- */
 
+/* Authenticates a signed GET; 0 and the agency in ra, or -1 with the reply already queued in *ret. */
+static int auth_get(struct intake *in, struct MHD_Connection *conn, const char *url, struct request_auth *ra,
+		    enum MHD_Result *ret)
+{
+	char err[ERRBUF_MAX];
+	const char *code = NULL;
+	uint8_t pk[KEY_PK_BYTES];
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (auth == NULL) {
+		*ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "no_auth", "cần tiêu đề Authorization / Authorization header required", 0);
+		return -1;
+	}
+	if (request_auth_parse(auth, ra, err, sizeof err) != 0) {
+		*ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_auth", err, 0);
+		return -1;
+	}
+	enum registry_verdict v = lookup_key(in->relay, ra->agency, ra->kid, pk);
+	if (v != REGISTRY_OK) {
+		unsigned status = verdict_status(v, &code);
+		*ret = send_error(conn, status, code, registry_verdict_text(v), 0);
+		return -1;
+	}
+	if (request_auth_verify(ra, "GET", url, pk) != 0) {
+		*ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature", "chữ ký yêu cầu không hợp lệ / request signature does not verify", 0);
+		return -1;
+	}
+	int64_t skew = (int64_t)ra->ts - now_s();
+	if (ra->ts > (uint64_t)INT64_MAX / 2 || skew > in->relay->cfg->timestamp_window || -skew > in->relay->cfg->timestamp_window) {
+		*ret = send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future", "thời gian yêu cầu lệch quá mức / request time outside the window", 0);
+		return -1;
+	}
+	return 0;
+}
+
 static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn, const char *url)
 {
 	struct relay *relay = in->relay;
 	const char *id = url + strlen("/v1/reports/");
 	char err[ERRBUF_MAX];
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	struct request_auth ra;
-	uint8_t pk[KEY_PK_BYTES];
-	const char *code = NULL;
-	if (auth == NULL)
-		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "no_auth",
-				  "cần tiêu đề Authorization / Authorization header required", 0);
-	if (request_auth_parse(auth, &ra, err, sizeof err) != 0)
-		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_auth", err, 0);
-	enum registry_verdict v = lookup_key(relay, ra.agency, ra.kid, pk);
-	if (v != REGISTRY_OK) {
-		unsigned status = verdict_status(v, &code);
-		return send_error(conn, status, code, registry_verdict_text(v), 0);
-	}
-	if (request_auth_verify(&ra, "GET", url, pk) != 0)
-		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
-				  "chữ ký yêu cầu không hợp lệ / request signature does not verify", 0);
-	int64_t skew = (int64_t)ra.ts - now_s();
-	if (ra.ts > (uint64_t)INT64_MAX || skew > relay->cfg->timestamp_window ||
-	    -skew > relay->cfg->timestamp_window)
-		return send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future",
-				  "thời gian yêu cầu lệch quá mức / request time outside the window", 0);
+	enum MHD_Result ret;
+	if (auth_get(in, conn, url, &ra, &ret) != 0)
+		return ret;
 	struct stored_report sr;
 	int found = strlen(id) == REPORT_ID_CHARS ? store_report_get(relay->store, id, false, &sr, err, sizeof err) : 0;
 	if (found < 0)
@@ -375,6 +394,22 @@ static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn
 	free(receipt64);
 	free(deliveries);
 	stored_report_clear(&sr);
+	return send_buffer(conn, MHD_HTTP_OK, "application/json; charset=utf-8", body, strlen(body), 0);
+}
+
+/* GET /v1/incidents/{id}: the reporting agency's timeline of one incident. */
+static enum MHD_Result get_incident(struct intake *in, struct MHD_Connection *conn, const char *url)
+{
+	struct request_auth ra;
+	enum MHD_Result ret;
+	const char *id = url + strlen("/v1/incidents/");
+	if (auth_get(in, conn, url, &ra, &ret) != 0)
+		return ret;
+	char *body = strlen(id) <= 64 ? store_incident_json(in->relay->store, id, ra.agency, (uint64_t)now_ms(),
+							    (uint64_t)in->relay->cfg->deadline_days * 86400000ull)
+				      : NULL;
+	if (body == NULL)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "không có sự cố này của đơn vị / no such incident from this agency", 0);
 	return send_buffer(conn, MHD_HTTP_OK, "application/json; charset=utf-8", body, strlen(body), 0);
 }
 
@@ -726,6 +761,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return get_report(in, conn, url);
 		if (strcmp(url, "/v1/dlr") == 0)
 			return get_dlr(in, conn);
+		if (strncmp(url, "/v1/incidents/", 14) == 0)
+			return get_incident(in, conn, url);
 		if (strcmp(url, "/v1/ack") == 0)
 			return get_ack_link(in, conn);
 		if (strcmp(url, "/v1/sms-in") == 0)

@@ -24,7 +24,10 @@ static const char SCHEMA[] =
     " id TEXT PRIMARY KEY, hash BLOB NOT NULL, agency TEXT NOT NULL, nonce BLOB NOT NULL,"
     " incident_id TEXT NOT NULL, kind TEXT NOT NULL, category TEXT NOT NULL,"
     " severity TEXT NOT NULL, drill INTEGER NOT NULL, received_ms INTEGER NOT NULL,"
-    " log_index INTEGER NOT NULL, envelope BLOB NOT NULL, UNIQUE(agency, nonce));"
+    " log_index INTEGER NOT NULL, envelope BLOB NOT NULL, detected_s INTEGER NOT NULL DEFAULT 0,"
+    " response_ended_s INTEGER NOT NULL DEFAULT 0, reporter_email TEXT, UNIQUE(agency, nonce));"
+    "CREATE TABLE IF NOT EXISTS clock_reminders(incident_id TEXT PRIMARY KEY, stage INTEGER NOT NULL,"
+    " at_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS reports_incident ON reports(incident_id);"
     "CREATE TABLE IF NOT EXISTS log_entries(idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS jobs(id INTEGER PRIMARY KEY, report_id TEXT NOT NULL, recipient TEXT NOT NULL,"
@@ -72,7 +75,8 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		    err, errlen) ||
 	    prepare(st, &st->insert_report,
 		    "INSERT INTO reports(id, hash, agency, nonce, incident_id, kind, category, severity, drill,"
-		    " received_ms, log_index, envelope) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+		    " received_ms, log_index, envelope, detected_s, response_ended_s, reporter_email)"
+		    " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
 		    err, errlen) ||
 	    prepare(st, &st->insert_log, "INSERT INTO log_entries(idx, entry) VALUES(?1, ?2)", err, errlen) ||
 	    prepare(st, &st->get_report,
@@ -204,6 +208,10 @@ static int accept_one(struct store *st, struct accept_req *r, uint64_t ms, char 
 	sqlite3_bind_int64(s, 10, (sqlite3_int64)ms);
 	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->log_index);
 	sqlite3_bind_blob(s, 12, r->envelope, (int)r->envelope_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 13, (sqlite3_int64)r->detected_s);
+	sqlite3_bind_int64(s, 14, (sqlite3_int64)r->response_ended_s);
+	if (r->reporter_email != NULL)
+		sqlite3_bind_text(s, 15, r->reporter_email, -1, SQLITE_STATIC);
 	if (step_done(st, s, err, errlen) != 0)
 		return -1;
 	for (size_t i = 0; i < r->job_count; i++) {
@@ -994,4 +1002,128 @@ bool store_job_exists(struct store *st, const char *report_id, const char *recip
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->lock);
 	return found;
+}
+
+/* The incident's state from the kinds of its reports: closed once a closing report (Mẫu 04) is in. */
+char *store_incident_json(struct store *st, const char *incident_id, const char *agency, uint64_t now,
+			  uint64_t deadline_ms)
+{
+	sqlite3_stmt *q = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (f == NULL)
+		fatal("open_memstream");
+	size_t n = 0;
+	uint64_t detected = 0, first_ms = 0, ended = 0, closed_ms = 0;
+	bool responding = false, drill = false;
+	pthread_mutex_lock(&st->lock);
+	fprintf(f, "{\"incident_id\":");
+	json_str(f, incident_id);
+	fprintf(f, ",\"reports\":[");
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT id, kind, received_ms, drill, detected_s, response_ended_s, log_index, severity,"
+			       " category FROM reports WHERE incident_id=?1 AND agency=?2 ORDER BY received_ms, log_index",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, incident_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, agency, -1, SQLITE_STATIC);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *kind = (const char *)sqlite3_column_text(q, 1);
+			uint64_t at = (uint64_t)sqlite3_column_int64(q, 2);
+			uint64_t det = (uint64_t)sqlite3_column_int64(q, 4), end = (uint64_t)sqlite3_column_int64(q, 5);
+			if (n == 0)
+				first_ms = at;
+			if (det != 0 && (detected == 0 || det < detected))
+				detected = det;
+			if (end != 0)
+				ended = end;
+			if (strcmp(kind, "closing") == 0 && closed_ms == 0)
+				closed_ms = at;
+			if (strcmp(kind, "update") == 0 || strcmp(kind, "response_plan") == 0 ||
+			    strcmp(kind, "support_request") == 0)
+				responding = true;
+			drill |= sqlite3_column_int(q, 3) != 0;
+			fprintf(f, "%s{\"report_id\":\"%s\",\"kind\":\"%s\",\"received_ms\":%llu,\"log_index\":%lld,"
+				   "\"severity\":\"%s\",\"category\":\"%s\",\"drill\":%s}",
+				n ? "," : "", (const char *)sqlite3_column_text(q, 0), kind, (unsigned long long)at,
+				(long long)sqlite3_column_int64(q, 6), (const char *)sqlite3_column_text(q, 7),
+				(const char *)sqlite3_column_text(q, 8), sqlite3_column_int(q, 3) ? "true" : "false");
+			n++;
+		}
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->lock);
+	const char *state = closed_ms ? "closed" : (responding || ended) ? "responding" : "open";
+	fprintf(f, "],\"state\":\"%s\",\"drill\":%s,\"clocks\":[", state, drill ? "true" : "false");
+	/* 1. The notification: within 5 days of detection (TT 20 Art. 9.2.a). */
+	if (detected != 0) {
+		uint64_t due = detected * 1000 + deadline_ms;
+		fprintf(f, "{\"clock\":\"notification\",\"from_ms\":%llu,\"due_ms\":%llu,\"met_ms\":%llu,\"state\":\"%s\"}",
+			(unsigned long long)(detected * 1000), (unsigned long long)due, (unsigned long long)first_ms,
+			first_ms <= due ? "met" : "late");
+	}
+	/* 2. The closing report (Mẫu 04): within 5 days of the end of the response (Art. 9.2.b). */
+	if (ended != 0) {
+		uint64_t due = ended * 1000 + deadline_ms;
+		const char *cs = closed_ms ? (closed_ms <= due ? "met" : "late") : (now > due ? "overdue" : "running");
+		fprintf(f, "%s{\"clock\":\"closing\",\"from_ms\":%llu,\"due_ms\":%llu", detected ? "," : "",
+			(unsigned long long)(ended * 1000), (unsigned long long)due);
+		if (closed_ms)
+			fprintf(f, ",\"met_ms\":%llu", (unsigned long long)closed_ms);
+		fprintf(f, ",\"state\":\"%s\"}", cs);
+	}
+	fprintf(f, "]}\n");
+	fclose(f);
+	if (n == 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+int store_open_clocks(struct store *st, uint64_t deadline_ms, struct incident_clock **out, size_t *count)
+{
+	sqlite3_stmt *q = NULL;
+	struct incident_clock *c = NULL;
+	size_t n = 0, cap = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT r.incident_id, r.agency, MAX(r.response_ended_s),"
+			       " (SELECT reporter_email FROM reports x WHERE x.incident_id=r.incident_id AND x.agency=r.agency"
+			       "  AND x.reporter_email IS NOT NULL ORDER BY x.received_ms DESC LIMIT 1),"
+			       " COALESCE((SELECT stage FROM clock_reminders m WHERE m.incident_id=r.incident_id), 0)"
+			       " FROM reports r WHERE r.drill=0 GROUP BY r.incident_id, r.agency"
+			       " HAVING MAX(r.response_ended_s) > 0 AND SUM(r.kind='closing') = 0",
+			       -1, &q, NULL) == SQLITE_OK) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			if (sqlite3_column_int(q, 4) >= 2)
+				continue;
+			if (n == cap) {
+				cap = cap ? 2 * cap : 32;
+				c = xrealloc(c, cap * sizeof *c);
+			}
+			struct incident_clock *k = &c[n++];
+			memset(k, 0, sizeof *k);
+			snprintf(k->incident_id, sizeof k->incident_id, "%s", (const char *)sqlite3_column_text(q, 0));
+			snprintf(k->agency, sizeof k->agency, "%s", (const char *)sqlite3_column_text(q, 1));
+			k->due_ms = (uint64_t)sqlite3_column_int64(q, 2) * 1000 + deadline_ms;
+			if (sqlite3_column_type(q, 3) != SQLITE_NULL)
+				snprintf(k->reporter_email, sizeof k->reporter_email, "%s", (const char *)sqlite3_column_text(q, 3));
+			k->reminded = sqlite3_column_int(q, 4);
+		}
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->lock);
+	*out = c;
+	*count = n;
+	return 0;
+}
+
+int store_clock_reminded(struct store *st, const char *incident_id, int stage, uint64_t now)
+{
+	pthread_mutex_lock(&st->lock);
+	int rc = exec_bound(st, "INSERT OR REPLACE INTO clock_reminders(incident_id, stage, at_ms) VALUES(?1,?2,?3)", NULL, 0,
+			    "sii", incident_id, (int64_t)stage, (int64_t)now);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
 }

@@ -33,6 +33,8 @@ struct accept_req {
 	char incident_id[65];
 	const char *kind, *category, *severity;
 	bool drill;
+	uint64_t detected_s, response_ended_s; /* the report's legal clock inputs, 0 when absent */
+	const char *reporter_email;             /* where deadline reminders go, may be NULL */
 	const uint8_t *envelope;
 	size_t envelope_len;
 	const struct job_spec *jobs; /* committed with the report, and named in its log entry */
@@ -177,6 +179,20 @@ int store_escalate(struct store *st, const char *report_id, const char *recipien
 		   const struct job_spec *targets, size_t n, uint64_t lifetime_ms, uint64_t now_ms, char *err,
 		   size_t errlen);
 bool store_job_exists(struct store *st, const char *report_id, const char *recipient, const char *channel);
+/* The incident's timeline as JSON (reports, state, legal clocks, reminders); NULL when unknown. */
+char *store_incident_json(struct store *st, const char *incident_id, const char *agency, uint64_t now_ms,
+			  uint64_t deadline_ms);
+/* Incidents with a closing deadline (response ended + deadline_ms) not yet met, for reminders. */
+struct incident_clock {
+	char incident_id[65];
+	char agency[AGENCY_ID_MAX + 1];
+	char reporter_email[256];
+	uint64_t due_ms;
+	int reminded; /* 0 none, 1 reminder before the deadline sent, 2 deadline-passed notice sent */
+};
+int store_open_clocks(struct store *st, uint64_t deadline_ms, struct incident_clock **out, size_t *count);
+/* Remembers a reminder stage (1 or 2) for an incident. */
+int store_clock_reminded(struct store *st, const char *incident_id, int stage, uint64_t now_ms);
 /* Endpoints disabled by a 410. */
 int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
 bool store_endpoint_disabled(struct store *st, const char *address);
