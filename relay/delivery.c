@@ -430,7 +430,7 @@ static void record(struct worker *w, struct prepared *ps, size_t n)
 		if (de->relay->logsync != NULL)
 			logsync_kick(de->relay->logsync);
 		for (size_t i = 0; i < n; i++)
-			if (o[i].state == JOB_UNDELIVERABLE)
+			if (o[i].state == JOB_UNDELIVERABLE || o[i].state == JOB_FAILED)
 				tell_undeliverable(de, ps[i].job, ps[i].res.detail);
 	}
 	free(o);

@@ -24,9 +24,11 @@ struct escalation {
 };
 
 /* Adds every channel of rc that has an address and no job for the report yet. */
-static void add_targets(struct relay *relay, const char *report_id, const struct recipient *rc,
+static void add_targets(struct relay *relay, const char *report_id, bool drill, const struct recipient *rc,
 			struct job_spec *t, size_t *n)
 {
+	if (drill && !rc->drill)
+		return; /* a drill never reaches those who do not take part */
 	for (int c = 0; c < CHANNEL_KIND_COUNT && *n < TARGETS_MAX; c++) {
 		if (rc->address[c] == NULL || store_job_exists(relay->store, report_id, rc->id, channel_names[c]))
 			continue;
@@ -49,18 +51,18 @@ static size_t step_targets(struct relay *relay, const struct escalation_candidat
 	if (rc == NULL)
 		return 0;
 	if (step == 1) {
-		add_targets(relay, c->report_id, rc, t, &n);
+		add_targets(relay, c->report_id, c->drill, rc, t, &n);
 	} else if (step == 2) {
 		const struct recipient *b = rc->backup ? routing_find(relay->routing, rc->backup) : NULL;
 		if (b != NULL)
-			add_targets(relay, c->report_id, b, t, &n);
+			add_targets(relay, c->report_id, c->drill, b, t, &n);
 	} else {
 		const struct agency *reporter = registry_find(relay->registry, c->agency);
 		const char *group = reporter ? reporter->group : "";
 		for (size_t i = 0; i < relay->routing->recipient_count; i++) {
 			const struct recipient *o = &relay->routing->recipients[i];
 			if (strcmp(o->role, "commune_office") == 0 && strcmp(o->group, group) == 0 && strcmp(o->id, rc->id) != 0)
-				add_targets(relay, c->report_id, o, t, &n);
+				add_targets(relay, c->report_id, c->drill, o, t, &n);
 		}
 	}
 	return n;

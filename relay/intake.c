@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -46,6 +47,20 @@ struct request {
 };
 
 #define ROUTES_MAX 256
+
+/* ---- freshness ----------------------------------------------------------------------------- */
+
+/* 0 when ts (Unix s) is within window of the relay's clock; 1 stale; 2 future. No signed overflow. */
+static int freshness(uint64_t ts, long window, uint64_t *skew)
+{
+	uint64_t now = (uint64_t)now_s(), w = (uint64_t)window;
+	if (ts > now) {
+		*skew = ts - now;
+		return *skew > w ? 2 : 0;
+	}
+	*skew = now - ts;
+	return *skew > w ? 1 : 0;
+}
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
@@ -175,7 +190,7 @@ static enum MHD_Result process_report(struct request *rq)
 		return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", msg, 0);
 	}
 	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-	if (ctype != NULL && strncmp(ctype, "application/msgpack", 19) != 0)
+	if (ctype != NULL && (strncasecmp(ctype, "application/msgpack", 19) != 0 || (ctype[19] != '\0' && ctype[19] != ';' && ctype[19] != ' ')))
 		return send_error(conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "media_type",
 				  "cần Content-Type: application/msgpack / Content-Type must be application/msgpack", 0);
 	if (envelope_decode(rq->body, rq->len, &rq->env, err, sizeof err) != 0)
@@ -188,16 +203,17 @@ static enum MHD_Result process_report(struct request *rq)
 	if (envelope_verify(&rq->env, pk) != 0)
 		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
 				  "chữ ký phong bì không hợp lệ / envelope signature does not verify", 0);
-	int64_t now = now_s(), skew = (int64_t)rq->env.ts - now;
-	if (rq->env.ts > (uint64_t)INT64_MAX / 2)
-		return send_error(conn, MHD_HTTP_CONFLICT, "future", "thời gian phong bì vô lý / envelope time out of range", 0);
-	if (skew > relay->cfg->timestamp_window || -skew > relay->cfg->timestamp_window) {
-		snprintf(msg, sizeof msg,
-			 "thời gian phong bì lệch %lld giây so với relay (cho phép %ld) / envelope time is %lld s %s the relay's clock (window %ld s)",
-			 (long long)(skew < 0 ? -skew : skew), relay->cfg->timestamp_window,
-			 (long long)(skew < 0 ? -skew : skew), skew < 0 ? "behind" : "ahead of",
-			 relay->cfg->timestamp_window);
-		return send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future", msg, 0);
+	uint64_t skew;
+	int fresh = freshness(rq->env.ts, relay->cfg->timestamp_window, &skew);
+	if (fresh != 0) {
+		if (skew > 10ull * 365 * 86400)
+			snprintf(msg, sizeof msg, "thời gian phong bì vô lý / envelope time out of range");
+		else
+			snprintf(msg, sizeof msg,
+				 "thời gian phong bì lệch %llu giây so với relay (cho phép %ld) / envelope time is %llu s %s the relay's clock (window %ld s)",
+				 (unsigned long long)skew, relay->cfg->timestamp_window, (unsigned long long)skew,
+				 fresh == 1 ? "behind" : "ahead of", relay->cfg->timestamp_window);
+		return send_error(conn, MHD_HTTP_CONFLICT, fresh == 1 ? "stale" : "future", msg, 0);
 	}
 	unsigned retry = 0;
 	if (!ratelimit_take(relay->ratelimit, rq->env.agency, now_ms(), &retry))
@@ -256,6 +272,15 @@ static enum MHD_Result process_report(struct request *rq)
 		if (n > ROUTES_MAX)
 			n = ROUTES_MAX;
 		rq->jobs = xcalloc(n ? n : 1, sizeof *rq->jobs);
+		size_t kept = 0;
+		for (size_t i = 0; i < n; i++) {
+			/* A channel the relay has no server for would wait for ever: leave it out. */
+			if ((targets[i].channel == CHANNEL_EMAIL && relay->cfg->smtp_host[0] == '\0') ||
+			    (targets[i].channel == CHANNEL_SMS && relay->cfg->sms_url[0] == '\0'))
+				continue;
+			targets[kept++] = targets[i];
+		}
+		n = kept;
 		for (size_t i = 0; i < n; i++) {
 			rq->jobs[i].recipient = xstrdup(targets[i].recipient->id);
 			rq->jobs[i].channel = channel_names[targets[i].channel];
@@ -343,9 +368,11 @@ static int auth_get(struct intake *in, struct MHD_Connection *conn, const char *
 		*ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature", "chữ ký yêu cầu không hợp lệ / request signature does not verify", 0);
 		return -1;
 	}
-	int64_t skew = (int64_t)ra->ts - now_s();
-	if (ra->ts > (uint64_t)INT64_MAX / 2 || skew > in->relay->cfg->timestamp_window || -skew > in->relay->cfg->timestamp_window) {
-		*ret = send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future", "thời gian yêu cầu lệch quá mức / request time outside the window", 0);
+	uint64_t skew;
+	int fresh = freshness(ra->ts, in->relay->cfg->timestamp_window, &skew);
+	if (fresh != 0) {
+		*ret = send_error(conn, MHD_HTTP_CONFLICT, fresh == 1 ? "stale" : "future",
+				  "thời gian yêu cầu lệch quá mức / request time outside the window", 0);
 		return -1;
 	}
 	return 0;
@@ -531,9 +558,10 @@ static enum MHD_Result process_ack(struct request *rq)
 	if (ack_verify(&a, pk) != 0)
 		return send_error(conn, MHD_HTTP_UNAUTHORIZED, "bad_signature",
 				  "chữ ký xác nhận không hợp lệ / acknowledgement signature does not verify", 0);
-	int64_t skew = (int64_t)a.ts - now_s();
-	if (a.ts > (uint64_t)INT64_MAX / 2 || skew > relay->cfg->timestamp_window || -skew > relay->cfg->timestamp_window)
-		return send_error(conn, MHD_HTTP_CONFLICT, skew < 0 ? "stale" : "future",
+	uint64_t skew;
+	int fresh = freshness(a.ts, relay->cfg->timestamp_window, &skew);
+	if (fresh != 0)
+		return send_error(conn, MHD_HTTP_CONFLICT, fresh == 1 ? "stale" : "future",
 				  "thời gian xác nhận lệch quá mức / acknowledgement time outside the window", 0);
 	/* Only the recipient's own key acknowledges for it. */
 	bool mine = false;
@@ -548,7 +576,7 @@ static enum MHD_Result process_ack(struct request *rq)
 }
 
 /* GET /v1/ack?r=&to=&k=: the link in an email or webhook. */
-static enum MHD_Result get_ack_link(struct intake *in, struct MHD_Connection *conn)
+static enum MHD_Result get_ack_link(struct intake *in, struct MHD_Connection *conn, bool post)
 {
 	const char *r = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "r");
 	const char *to = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "to");
@@ -559,6 +587,15 @@ static enum MHD_Result get_ack_link(struct intake *in, struct MHD_Connection *co
 	relay_token(in->relay->key, "ack", r, to, want);
 	if (strlen(k) != 32 || sodium_memcmp(want, k, 32) != 0)
 		return send_error(conn, MHD_HTTP_FORBIDDEN, "bad_token", "mã xác thực sai / wrong token", 0);
+	if (!post) {
+		/* A GET only shows the button: mail scanners and link previews fetch links too. */
+		char *page = xasprintf("<!doctype html><meta charset=\"utf-8\"><title>TBSC</title>"
+				       "<p>Xác nhận đã nhận báo cáo %s (người nhận %s)?</p><p lang=\"en\">Acknowledge report %s as %s?</p>"
+				       "<form method=\"post\" action=\"/v1/ack?r=%s&amp;to=%s&amp;k=%s\">"
+				       "<button type=\"submit\">Xác nhận / Acknowledge</button></form>\n",
+				       r, to, r, to, r, to, k);
+		return send_buffer(conn, MHD_HTTP_OK, "text/html; charset=utf-8", page, strlen(page), 0);
+	}
 	return record_ack(in, conn, r, to, "link", true);
 }
 
@@ -732,6 +769,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return MHD_YES;
 		}
 	}
+	if (strcmp(url, "/v1/ack") == 0 && strcmp(method, "POST") == 0) {
+		if (*upload_data_size > 0) {
+			*upload_data_size = 0; /* the form carries nothing the query string does not */
+			return MHD_YES;
+		}
+		return get_ack_link(in, conn, true);
+	}
 	if (post_ack) {
 		if (*upload_data_size > 0) {
 			if (rq->len + *upload_data_size > 1024)
@@ -764,7 +808,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		if (strncmp(url, "/v1/incidents/", 14) == 0)
 			return get_incident(in, conn, url);
 		if (strcmp(url, "/v1/ack") == 0)
-			return get_ack_link(in, conn);
+			return get_ack_link(in, conn, false);
 		if (strcmp(url, "/v1/sms-in") == 0)
 			return get_sms_in(in, conn);
 		if (strncmp(url, "/v1/log/", 8) == 0 && in->relay->logsync != NULL)

@@ -168,7 +168,7 @@ static void recipient_entry(struct parse *p, struct recipient *rc, const char *n
 			perr(p, "phone: cần số E.164 như +84912345678 / expected an E.164 number");
 		set_str(&rc->address[CHANNEL_SMS], value);
 	} else if (!strcmp(name, "webhook")) {
-		if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://127.0.0.1", 16) != 0)
+		if (strncmp(value, "https://", 8) != 0)
 			perr(p, "webhook: cần URL https:// / expected an https:// URL");
 		set_str(&rc->address[CHANNEL_WEBHOOK], value);
 	} else if (!strcmp(name, "sms")) {

@@ -242,10 +242,11 @@ static int accept_one(struct store *st, struct accept_req *r, uint64_t ms, char 
 int store_accept_batch(struct store *st, struct accept_req **reqs, size_t n, uint64_t now, char *err,
 		       size_t errlen)
 {
-	/* Log times never go backwards, even when the wall clock does. */
+	pthread_mutex_lock(&st->lock);
+	/* Log times never go backwards, even when the wall clock does (read under the lock: delivery,
+	 * acknowledgement and escalation writes append to the same log). */
 	uint64_t ms = now > st->last_ms ? now : st->last_ms;
 	uint64_t saved_index = st->next_index;
-	pthread_mutex_lock(&st->lock);
 	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 	if (rc != 0)
 		seterr(err, errlen, "sqlite begin: %s", sqlite3_errmsg(st->db));

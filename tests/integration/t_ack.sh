@@ -117,7 +117,9 @@ for f in sorted(os.listdir(sys.argv[1])):
 PYEOF
 )
 [ -n "$LINK" ] || fail "no acknowledgement link in the email"
-curl -fsS "$LINK" | grep -q "Đã ghi nhận" || fail "the link did not acknowledge"
+curl -fsS "$LINK" | grep -q "<form method=\"post\"" || fail "the link does not show the acknowledge button"
+client status "$ID2" --json | grep -q '"acked_via":"link"' && fail "a plain GET of the link acknowledged (mail scanners would)"
+curl -fsS -X POST "$LINK" | grep -q "Đã ghi nhận" || fail "the link's button did not acknowledge"
 client status "$ID2" --json | grep -q '"acked_via":"link"' || fail "the link's acknowledgement is not recorded"
 curl -fsS "$(echo "$LINK" | sed 's/k=\(.\)/k=0\1/; s/k=\(.\{32\}\).*/k=\1/')" >/dev/null 2>&1 && fail "a forged link token was accepted"
 ok "the email's link acknowledges; a wrong token does not"
