@@ -156,6 +156,63 @@ static char *new_incident_id(void)
 	return xasprintf("SC-%s-%s", day, hex);
 }
 
+int report_file(struct client *cl, const struct report *r, bool relay_down, char id_out[REPORT_ID_CHARS + 1])
+{
+	char err[ERRBUF_MAX];
+	uint8_t *bytes = NULL, *env = NULL;
+	size_t len = 0, env_len = 0;
+	if (report_encode(r, &bytes, &len, err, sizeof err) != 0 ||
+	    envelope_create(cl->kp, cl->agency, cl->relay_xpk, bytes, len, (uint64_t)now_s(), &env, &env_len, err,
+			    sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(bytes);
+		return 2;
+	}
+	struct envelope e;
+	uint8_t hash[WIRE_HASH_BYTES];
+	char id[REPORT_ID_CHARS + 1], final_id[REPORT_ID_CHARS + 1], reason[1024];
+	envelope_decode(env, env_len, &e, err, sizeof err);
+	envelope_hash(&e, hash);
+	envelope_clear(&e);
+	report_id_from_hash(hash, id);
+	int put = outbox_put(cl->outbox, id, env, env_len, bytes, len, err, sizeof err);
+	sodium_memzero(bytes, len);
+	free(bytes);
+	free(env);
+	if (put != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (id_out != NULL)
+		memcpy(id_out, id, REPORT_ID_CHARS + 1);
+	printf("Mã báo cáo / report id: %s (sự cố / incident %s)%s\n", id, r->incident_id,
+	       r->drill ? " [DIỄN TẬP / drill]" : "");
+	if (relay_down) {
+		printf("Relay chưa liên lạc được; báo cáo đã lưu trong hàng chờ %s / relay unreachable; the report is kept in the outbox.\n"
+		       "Gửi lại / retry: incident report --flush\n",
+		       cl->outbox);
+		return 2;
+	}
+	struct receipt receipt;
+	switch (outbox_send(cl, id, &receipt, final_id, reason, sizeof reason)) {
+	case SUBMIT_ACCEPTED:
+		if (id_out != NULL)
+			memcpy(id_out, final_id, REPORT_ID_CHARS + 1);
+		receipt_print(&receipt);
+		return 0;
+	case SUBMIT_REJECTED:
+		fprintf(stderr, "Relay từ chối báo cáo / the relay refused the report: %s\n", reason);
+		return 1;
+	case SUBMIT_LATER:
+	default:
+		fprintf(stderr, "%s\n", reason);
+		printf("Báo cáo đã lưu trong hàng chờ %s / the report is kept in the outbox.\n"
+		       "Gửi lại / retry: incident report --flush\n",
+		       cl->outbox);
+		return 2;
+	}
+}
+
 int report_main(int argc, char **argv)
 {
 	size_t nopts = report_field_count + 16;
@@ -248,55 +305,7 @@ int report_main(int argc, char **argv)
 			goto out;
 		}
 	}
-	uint8_t *bytes = NULL, *env = NULL;
-	size_t len = 0, env_len = 0;
-	if (report_encode(&r, &bytes, &len, err, sizeof err) != 0 ||
-	    envelope_create(cl.kp, cl.agency, cl.relay_xpk, bytes, len, (uint64_t)now_s(), &env, &env_len, err,
-			    sizeof err) != 0) {
-		fprintf(stderr, "%s\n", err);
-		free(bytes);
-		goto out;
-	}
-	struct envelope e;
-	uint8_t hash[WIRE_HASH_BYTES];
-	char id[REPORT_ID_CHARS + 1], final_id[REPORT_ID_CHARS + 1], reason[1024];
-	envelope_decode(env, env_len, &e, err, sizeof err);
-	envelope_hash(&e, hash);
-	envelope_clear(&e);
-	report_id_from_hash(hash, id);
-	int put = outbox_put(cl.outbox, id, env, env_len, bytes, len, err, sizeof err);
-	sodium_memzero(bytes, len);
-	free(bytes);
-	free(env);
-	if (put != 0) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	printf("Mã báo cáo / report id: %s (sự cố / incident %s)\n", id, r.incident_id);
-	if (waiting > 0) {
-		printf("Relay chưa liên lạc được; báo cáo đã lưu trong hàng chờ %s / relay unreachable; the report is kept in the outbox.\n"
-		       "Gửi lại / retry: incident report --flush\n",
-		       cl.outbox);
-		goto out;
-	}
-	struct receipt receipt;
-	switch (outbox_send(&cl, id, &receipt, final_id, reason, sizeof reason)) {
-	case SUBMIT_ACCEPTED:
-		receipt_print(&receipt);
-		rc = 0;
-		break;
-	case SUBMIT_REJECTED:
-		fprintf(stderr, "Relay từ chối báo cáo / the relay refused the report: %s\n", reason);
-		rc = 1;
-		break;
-	case SUBMIT_LATER:
-		fprintf(stderr, "%s\n", reason);
-		printf("Báo cáo đã lưu trong hàng chờ %s / the report is kept in the outbox.\n"
-		       "Gửi lại / retry: incident report --flush\n",
-		       cl.outbox);
-		rc = 2;
-		break;
-	}
+	rc = report_file(&cl, &r, waiting > 0, NULL);
 out:
 	report_clear(&r);
 	client_free(&cl);

@@ -15,6 +15,8 @@ static const struct {
     {"report", report_main, "lập và gửi báo cáo sự cố / file an incident report"},
     {"status", status_main, "tình trạng một báo cáo / where a report stands"},
     {"registry", registry_main, "quản lý sổ đăng ký đơn vị / manage the agency registry"},
+    {"drill", drill_main, "chạy kịch bản diễn tập / run a drill scenario"},
+    {"drill-report", drill_report_main, "kết quả diễn tập theo người nhận, kênh / drill results"},
     {"verify", verify_main, "kiểm tra một thông báo nhận được / check a notification received"},
     {"open", open_main, "giải mã và đọc một thông báo / decrypt and read a notification"},
     {"ack", ack_main, "xác nhận đã nhận thông báo / acknowledge a notification"},

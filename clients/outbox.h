@@ -28,6 +28,13 @@ enum submit_result outbox_send(struct client *cl, const char *report_id, struct 
 /* Sends every entry in order; counts what went, what waits and what was refused. */
 int outbox_flush(struct client *cl, unsigned *sent, unsigned *waiting, unsigned *rejected);
 
+/*
+ * Signs, seals, keeps in the outbox and sends one validated report; prints the receipt. Exit code:
+ * 0 accepted, 1 refused, 2 waiting in the outbox or error. id_out (may be NULL) gets the report id.
+ */
+struct report;
+int report_file(struct client *cl, const struct report *r, bool relay_down, char id_out[REPORT_ID_CHARS + 1]);
+
 /* Prints a receipt for people (Vietnamese, then English). */
 void receipt_print(const struct receipt *rc);
 

@@ -14,4 +14,7 @@ int serve_main(int argc, char **argv);
 int ack_main(int argc, char **argv);
 int summary_main(int argc, char **argv);
 
+int drill_main(int argc, char **argv);
+int drill_report_main(int argc, char **argv);
+
 #endif
