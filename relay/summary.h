@@ -1,4 +1,4 @@
-/* summary.h: the Mẫu 05 periodic summary (TT 20/2017) from the relay's store, as CSV and HTML, signed. */
+/* summary.h: the Mẫu 05 periodic summary (TT 20/2017) from the store, as CSV and HTML, signed. */
 #ifndef TBSC_SUMMARY_H
 #define TBSC_SUMMARY_H
 
@@ -11,10 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SUMMARY_ATTACK_ROWS 10 /* Mẫu 05's ten attack types, in the form's order */
-#define SUMMARY_ROW_COUNT 13   /* then system_fault, operator_error, natural_disaster (outside the form) */
-#define SUMMARY_PERIOD_MAX 8   /* "2026H1" */
-#define SUMMARY_NOTE_NAME "tbsc-summary"
+/* Rows: Mẫu 05's ten attack types in the form's order, then the three non-attack categories. */
+#define SUMMARY_ATTACK_ROWS 10
+#define SUMMARY_ROW_COUNT   13
+#define SUMMARY_PERIOD_MAX  8 /* "2026H1" */
+#define SUMMARY_NOTE_NAME   "tbsc-summary"
 
 /* How a counted incident was handled: the latest closing report's `handling`, or why not known. */
 enum summary_column {
@@ -28,12 +29,12 @@ enum summary_column {
 };
 
 struct summary_row {
-	const char *category;           /* report_categories[] key; static */
+	const char *category;            /* report_categories[] key; static */
 	const char *label_vi, *label_en; /* static */
-	uint64_t count;                 /* incidents; the sum of by[] */
+	uint64_t count;                  /* incidents; the sum of by[] */
 	uint64_t by[SUMMARY_COLUMN_COUNT];
-	uint64_t loss;                  /* Vietnamese đồng, summed over the closing reports */
-	struct strlist supporters;      /* distinct names, sorted bytewise */
+	uint64_t loss;             /* Vietnamese đồng, summed over the closing reports */
+	struct strlist supporters; /* distinct names, sorted bytewise */
 };
 
 struct summary_supporter {
@@ -44,21 +45,22 @@ struct summary_supporter {
 
 struct summary {
 	char period[SUMMARY_PERIOD_MAX + 1]; /* "2026H1", "2026H2" or "2026" */
-	char *scope;                        /* the agency or group filter, "*" for every agency */
-	char *org_name;                     /* "Tên cơ quan/tổ chức" */
+	char *scope;                         /* the agency or group filter, "*" for every agency */
+	char *org_name;                      /* "Tên cơ quan/tổ chức" */
 	int year, first_month, last_month;
 	int64_t from_s, until_s; /* [from, until) in Unix seconds: the period in Asia/Ho_Chi_Minh */
 	int64_t as_of_ms;        /* only reports received at or before this count */
 	uint8_t relay_kid[KEY_ID_BYTES];
 	struct summary_row rows[SUMMARY_ROW_COUNT];
 	struct summary_row attack_total, other_total; /* "Tổng số" of rows 1-10, and of 11-13 */
-	struct summary_supporter *supporters;       /* sorted by name */
+	struct summary_supporter *supporters;         /* sorted by name */
 	size_t supporter_count;
 	uint64_t drills_excluded; /* drill incidents first seen in the period (not counted) */
-	uint64_t unreadable;      /* closing reports the relay could not open (counted as unstated) */
+	uint64_t unreadable; /* closing reports the relay could not open (counted as unstated) */
 };
 
-/* Parses "YYYYH1", "YYYYH2" or "YYYY" into its bounds in Unix seconds (UTC+7 midnights); 0 or -1. */
+/* Parses "YYYYH1", "YYYYH2" or "YYYY" into its bounds in Unix seconds (UTC+7 midnights); 0 or -1.
+ */
 int summary_period(const char *period, int64_t *from_s, int64_t *until_s);
 
 /*
@@ -71,20 +73,22 @@ int summary_period(const char *period, int64_t *from_s, int64_t *until_s);
  * 0, or -1 with the reason in err.
  */
 int summary_build(const char *store_path, const struct keypair *relay, const struct registry *reg,
-		  const char *period, const char *filter, struct summary **out, char *err, size_t errlen);
+                  const char *period, const char *filter, struct summary **out, char *err,
+                  size_t errlen);
 /* The same, counting only reports received at or before as_of_ms (a reproducible snapshot). */
-int summary_build_as_of(const char *store_path, const struct keypair *relay, const struct registry *reg,
-			const char *period, const char *filter, int64_t as_of_ms, struct summary **out, char *err,
-			size_t errlen);
+int summary_build_as_of(const char *store_path, const struct keypair *relay,
+                        const struct registry *reg, const char *period, const char *filter,
+                        int64_t as_of_ms, struct summary **out, char *err, size_t errlen);
 void summary_free(struct summary *s);
 
-/* CSV (UTF-8 with BOM, CRLF, RFC 4180; docs/summary.md lists the columns). *out malloc'd, NUL-terminated. */
+/* CSV (UTF-8 with BOM, CRLF, RFC 4180; docs/summary.md lists the columns). *out malloc'd,
+ * NUL-terminated. */
 void summary_render_csv(const struct summary *s, char **out, size_t *len);
 /* Reads the rows back from summary_render_csv's text (period, scope, rows; nothing else). */
 int summary_parse_csv(const char *csv, size_t len, struct summary **out, char *err, size_t errlen);
 /* The printable Mẫu 05 document from the HTML template at template_path. *out malloc'd. */
-int summary_render_html(const struct summary *s, const char *template_path, char **out, size_t *len, char *err,
-			size_t errlen);
+int summary_render_html(const struct summary *s, const char *template_path, char **out, size_t *len,
+                        char *err, size_t errlen);
 /* A plain-text table for a terminal. *out malloc'd. */
 void summary_render_text(const struct summary *s, char **out);
 
@@ -93,8 +97,9 @@ void summary_render_text(const struct summary *s, char **out);
  * text names the period, scope, as-of time and the SHA-256 of the CSV and of the HTML
  * (docs/summary.md). *sig malloc'd.
  */
-int summary_sign(const struct summary *s, const struct keypair *relay, const char *csv, size_t csv_len,
-		 const char *html, size_t html_len, char **sig, size_t *sig_len, char *err, size_t errlen);
+int summary_sign(const struct summary *s, const struct keypair *relay, const char *csv,
+                 size_t csv_len, const char *html, size_t html_len, char **sig, size_t *sig_len,
+                 char *err, size_t errlen);
 
 struct summary_note {
 	char period[SUMMARY_PERIOD_MAX + 1];
@@ -107,8 +112,9 @@ struct summary_note {
  * named by format ("csv" or "html") it vouches for. note (may be NULL) receives what it says.
  * 0, or -1 with the reason (a bad signature, a malformed note, an edited file).
  */
-int summary_verify(const char *sig, size_t sig_len, const uint8_t relay_pk[KEY_PK_BYTES], const char *format,
-		   const uint8_t *data, size_t len, struct summary_note *note, char *err, size_t errlen);
+int summary_verify(const char *sig, size_t sig_len, const uint8_t relay_pk[KEY_PK_BYTES],
+                   const char *format, const uint8_t *data, size_t len, struct summary_note *note,
+                   char *err, size_t errlen);
 
 /*
  * 1 when a reminder is due at now_s: in the 7 days before a deadline (20 June 00:00 for the
