@@ -151,6 +151,52 @@ expect_eq "$code" 401 "GET /v1/summary without Authorization"
 grep -q '"error":"no_auth"' "$T/body" || fail "401 body"
 ok "a unit sees its own group or itself, the province any group or all; unsigned requests refused"
 
+# --- the HTTP API from docs/summary.md, with an independent client --------------------------------
+$PY - "$URL" "$T/unit-a.sec" "$PERIOD" "$ROOT/tests/python" <<'EOF' || fail "GET /v1/summary from the documentation"
+import json, struct, sys, time, urllib.error, urllib.request
+sys.path.insert(0, sys.argv[4])
+import tbsc
+url, sk, period = sys.argv[1], tbsc.read_secret(sys.argv[2]), sys.argv[3]
+kid = tbsc.key_id(bytes(sk.verify_key))
+
+def get(query, signed=None):
+    path = "/v1/summary?" + query
+    ts = int(time.time())
+    msg = (b"tbsc-request-v1" + tbsc.u8str("unit-a") + kid + tbsc.u8str("GET")
+           + struct.pack(">I", len((signed or path).encode())) + (signed or path).encode() + struct.pack(">Q", ts))
+    auth = "TBSC agency=unit-a,kid=%s,ts=%d,sig=%s" % (kid.hex(), ts, tbsc.base64.b64encode(sk.sign(msg).signature).decode())
+    req = urllib.request.Request(url + path, headers={"Authorization": auth})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+st, h, body = get("period=%s&format=csv" % period)
+assert st == 200 and h["Content-Type"].startswith("text/csv"), (st, body)
+assert body.startswith(b"\xef\xbb\xbfperiod,scope,row,") and body.count(b"\r\n") == 16, body[:80]
+assert 'filename="mau05-%s-thach-quang.csv"' % period in h["Content-Disposition"], h["Content-Disposition"]
+now_ms = int(time.time() * 1000)
+st, _, body = get("period=%s&format=csv&as_of=%d" % (period, now_ms + 3600 * 1000))
+assert st == 400 and json.loads(body)["error"] == "bad_request", (st, body)
+st, _, body = get("period=%s&format=csv&as_of=1" % period)
+assert st == 200 and (",total,attack_total,Tổng số,Total,0,".encode() in body), body
+st, _, body = get("period=%s&format=pdf" % period)
+assert st == 400, (st, body)
+st, _, body = get("period=%sH3&format=csv" % period[:4])
+assert st == 400, (st, body)
+st, _, body = get("format=csv&period=%s" % period)
+assert st == 401 and json.loads(body)["error"] == "bad_signature", (st, body)
+st, _, body = get("period=%s&format=csv&x=1" % period)
+assert st == 401, (st, body)
+st, _, body = get("period=%s&format=html" % period, signed="/v1/summary?period=%s&format=csv" % period)
+assert st == 401, (st, body)
+st, h, body = get("period=%s&format=sig" % period)
+assert st == 200 and body.startswith(b"tbsc-summary-v1\nperiod %s\nscope thach-quang\nas-of " % period.encode()), body
+print("python: GET /v1/summary as documented: 200, 400 (as_of ahead, format, period), 401 (order, extra, wrong path)")
+EOF
+ok "GET /v1/summary as docs/summary.md describes it (independent client)"
+
 # --- the annual summary and the other half-year ---------------------------------------------------
 run_as unit-a summary --period "$YEAR" --out "$T/year" >/dev/null 2>&1 || fail "annual summary"
 grep -q "BÁO CÁO TỔNG HỢP 01 NĂM" "$T/year.html" || fail "annual title"
