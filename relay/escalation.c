@@ -68,6 +68,42 @@ static size_t step_targets(struct relay *relay, const struct escalation_candidat
 	return n;
 }
 
+/* The last step also tells the commune office, in words, who has not acknowledged what. */
+static void tell_office(struct relay *relay, const struct escalation_candidate *c, uint64_t waited_ms)
+{
+	char *to[16];
+	size_t nto = 0;
+	pthread_rwlock_rdlock(&relay->registry_lock);
+	const struct agency *reporter = registry_find(relay->registry, c->agency);
+	const char *group = reporter ? reporter->group : "";
+	const struct recipient *rc = routing_find(relay->routing, c->recipient);
+	char *who = xstrdup(rc ? rc->name : c->recipient);
+	for (size_t i = 0; i < relay->routing->recipient_count && nto < 16; i++) {
+		const struct recipient *o = &relay->routing->recipients[i];
+		if (strcmp(o->role, "commune_office") == 0 && strcmp(o->group, group) == 0 && o->address[CHANNEL_EMAIL] &&
+		    (!c->drill || o->drill))
+			to[nto++] = xstrdup(o->address[CHANNEL_EMAIL]);
+	}
+	pthread_rwlock_unlock(&relay->registry_lock);
+	char *subject = xasprintf("[TBSC] %sChưa xác nhận / not acknowledged: %s", c->drill ? "[DIỄN TẬP] " : "", who);
+	char *text = xasprintf("%s (%s) chưa xác nhận đã nhận báo cáo %s sau %llu phút, dù đã được nhắc lại.\n"
+			       "%s (%s) has not acknowledged report %s after %llu minutes, although reminded.\n\n"
+			       "Đơn vị báo cáo / reporting agency: %s\nHãy liên lạc trực tiếp / please reach them directly.\n",
+			       who, c->recipient, c->report_id, (unsigned long long)(waited_ms / 60000), who, c->recipient,
+			       c->report_id, (unsigned long long)(waited_ms / 60000), c->agency);
+	char results[16][ERRBUF_MAX], *rp[16];
+	for (size_t i = 0; i < 16; i++)
+		rp[i] = results[i];
+	char tag[128];
+	snprintf(tag, sizeof tag, "escalation/%s/%s", c->report_id, c->recipient);
+	delivery_notice(relay, to, nto, tag, subject, text, rp);
+	for (size_t i = 0; i < nto; i++)
+		free(to[i]);
+	free(who);
+	free(subject);
+	free(text);
+}
+
 static long deadline_minutes(const struct relay *relay, const struct recipient *rc, bool serious)
 {
 	if (rc != NULL && rc->ack_minutes[serious] > 0)
@@ -99,6 +135,8 @@ size_t escalation_run(struct relay *relay, uint64_t now)
 		if (step == c->step)
 			continue;
 		char err[ERRBUF_MAX];
+		if (step == 3)
+			tell_office(relay, c, period * 3);
 		if (store_escalate(relay->store, c->report_id, c->recipient, step, t, n, (uint64_t)relay->cfg->lifetime * 1000,
 				   now, err, sizeof err) != 0) {
 			log_error("leo thang / escalation %s %s: %s", c->report_id, c->recipient, err);

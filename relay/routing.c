@@ -191,6 +191,9 @@ static void recipient_entry(struct parse *p, struct recipient *rc, const char *n
 	} else if (!strcmp(name, "drill")) {
 		if (!yesno(value, &rc->drill))
 			perr(p, "drill: cần yes/no / expected yes or no");
+	} else if (!strcmp(name, "standby")) {
+		if (!yesno(value, &rc->standby))
+			perr(p, "standby: cần yes/no / expected yes or no");
 	} else if (!strcmp(name, "backup")) {
 		if (!registry_id_valid(value))
 			perr(p, "backup: mã người nhận không hợp lệ / invalid recipient id");
@@ -424,7 +427,7 @@ size_t routing_resolve(const struct routing *r, const char *reporter_group, cons
 		const struct recipient *rc = &r->recipients[i];
 		if (rc->group[0] != '\0' && strcmp(rc->group, reporter_group) != 0)
 			continue;
-		if (drill && !rc->drill)
+		if ((drill && !rc->drill) || rc->standby)
 			continue;
 		unsigned channels = 0;
 		for (size_t j = 0; j < r->route_count; j++) {

@@ -20,6 +20,7 @@ struct recipient {
 	size_t clear_count;
 	bool drill;     /* takes part in drills */
 	char *backup;   /* the organisation's next contact (a recipient id) for escalation, or NULL */
+	bool standby;   /* reached only through escalation (as someone's backup), never routed directly */
 	long ack_minutes[2]; /* acknowledgement expected within [normal, serious] minutes; 0: the default */
 };
 

@@ -27,7 +27,7 @@ if curl -fsS -m 1 http://127.0.0.1:8470/healthz >/dev/null 2>&1 || ss -ltn 2>/de
 	exit 2
 fi
 
-say "1. Khóa của relay và của xã Thạch Quảng / keys for the relay and the commune"
+say "1. Khóa của relay và của xã Thạch Quảng / keys for the relay and the commune (8 người nhận + 1 cán bộ trực, 3 đơn vị)"
 cd "$D"
 TBSC_PASSPHRASE= "$BIN/incident" keygen --out relay --no-passphrase --comment "relay tỉnh Thanh Hóa" | head -1
 while IFS='|' read -r id role name; do
@@ -42,6 +42,7 @@ cong-an-xa|commune_police|Công an xã Thạch Quảng
 doi-ucsc-xa|commune_irt|Đội ứng cứu sự cố an ninh mạng xã Thạch Quảng
 ttanm-quoc-gia|national_centre|Trung tâm An ninh mạng quốc gia
 doi-ucsc-tinh|provincial_irt|Đội ứng cứu sự cố an ninh mạng tỉnh Thanh Hóa
+doi-ucsc-tinh-truc|provincial_irt|Cán bộ trực, Đội ứng cứu sự cố tỉnh Thanh Hóa
 cong-an-tinh|provincial_police|Công an tỉnh Thanh Hóa
 tram-y-te|unit|Trạm Y tế xã Thạch Quảng
 truong-th|unit|Trường Tiểu học Thạch Quảng
@@ -55,7 +56,8 @@ start_sink mail
 start_kannel
 SERVE_PORT=$(free_port)
 "$BIN/incident" serve --listen "127.0.0.1:$SERVE_PORT" --tls-cert tls/server.crt --tls-key tls/server.key \
-	--key ttanm-quoc-gia.sec --relay-key relay.pub --registry registry.ini --store webhook-inbox >serve.log 2>&1 &
+	--key ttanm-quoc-gia.sec --relay-key relay.pub --registry registry.ini --store webhook-inbox \
+	--ack --relay http://127.0.0.1:8470 >serve.log 2>&1 &
 SERVER_PIDS="$SERVER_PIDS $!"
 wait_port "$SERVE_PORT" || fail "incident serve did not start"
 echo "   smtp-sink 127.0.0.1:$SINK_PORT, Kannel sendsms $SENDSMS_URL (fake SMSC), incident serve https://localhost:$SERVE_PORT"
@@ -72,10 +74,19 @@ phong-vhxh|culture_society|thach-quang|vhxh@thachquang.gov.vn|
 cong-an-xa|commune_police|thach-quang|congan@thachquang.gov.vn|+84912000002
 doi-ucsc-xa|commune_irt|thach-quang|ucsc@thachquang.gov.vn|
 ttanm-quoc-gia|national_centre||ir@ttanm.gov.vn|
-doi-ucsc-tinh|provincial_irt||ucsc@thanhhoa.gov.vn|
 cong-an-tinh|provincial_police||pa05@thanhhoa.gov.vn|+84912000003
+doi-ucsc-tinh|provincial_irt||ucsc@thanhhoa.gov.vn|+84912000004
 RECIPIENTS
 sed -i 's/^group = $/group =/' recipients.ini
+# The provincial team's on-duty officer is only its backup: reached when the team does not acknowledge.
+cat >>recipients.ini <<'STANDBY'
+backup = doi-ucsc-tinh-truc
+[recipient doi-ucsc-tinh-truc]
+role = provincial_irt
+name = Cán bộ trực, Đội ứng cứu sự cố tỉnh
+email = truc.ucsc@thanhhoa.gov.vn
+standby = yes
+STANDBY
 cat >>recipients.ini <<'ROUTES'
 [route moi-bao-cao]
 to = *
@@ -101,12 +112,18 @@ username = relay
 password = relaypw
 [webhook]
 ca_file = tls/ca.crt
+[escalation]
+interval = 1
 CONF
 echo "   8 người nhận, 2 tuyến / 8 recipients, 2 routes (recipients.ini)"
 
 say "3. Relay chạy với cấu hình nhúng sẵn và các máy chủ trên / the relay on its embedded defaults (127.0.0.1:8470)"
 "$BIN/relayd" --config relay.ini --check
-"$BIN/relayd" --config relay.ini >relayd.log 2>&1 &
+# The relay's clock can be moved forward to show escalation without waiting 15 minutes
+# (libfaketime reads the offset from the file "clock"; it starts at +0, the real time).
+echo "+0" >clock
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+FAKETIME_TIMESTAMP_FILE=$D/clock FAKETIME_NO_CACHE=1 LD_PRELOAD=$FAKETIME_LIB "$BIN/relayd" --config relay.ini >relayd.log 2>&1 &
 PID=$!
 i=0
 until curl -fsS http://127.0.0.1:8470/healthz >/dev/null 2>&1; do
@@ -142,7 +159,26 @@ MAIL=$(grep -l "^X-Rcpt-Args: <pa05@thanhhoa.gov.vn>" mail/* | head -1)
 "$BIN/incident" verify --relay-key relay.pub --registry registry.ini --email "$MAIL"
 "$BIN/incident" open --key cong-an-tinh.sec --relay-key relay.pub --registry registry.ini --email "$MAIL" | sed -n "1,2p;/Mô tả/,/^  [A-ZĐ]/p"
 
-say "7. Báo cáo đã lưu bền vững (nội dung vẫn niêm phong) / the stored report (content still sealed)"
+say "7. Xác nhận đã nhận / acknowledgements"
+echo "   Máy nhận webhook của TTANM tự xác nhận / the national centre's webhook receiver acknowledged by itself."
+for who in chu-quan-httt vp-hdnd-ubnd phong-vhxh cong-an-xa doi-ucsc-xa cong-an-tinh; do
+	"$BIN/incident" ack "$ID" --agency "$who" --key "$who.sec" --relay-key relay.pub | sed 's/^/   /'
+done
+echo "   doi-ucsc-tinh (Đội ứng cứu tỉnh) không xác nhận / never acknowledges."
+
+say "8. Leo thang khi không xác nhận / escalation when no acknowledgement comes (serious: 15 min)"
+for step in 16 31 46; do
+	echo "+${step}m" >clock
+	echo "   -- đồng hồ relay +$step phút / relay clock +$step min"
+	i=0
+	until grep -q "bước / step $(( (step - 1) / 15 ))" relayd.log 2>/dev/null || [ $i -gt 50 ]; do i=$((i + 1)); sleep 0.1; done
+	grep "leo thang / escalated" relayd.log | tail -1 | sed 's/^relayd: /   /'
+done
+sleep 1
+echo "+0" >clock
+"$BIN/incident" status "$ID" --agency tram-y-te --key tram-y-te.sec --relay-key relay.pub | grep -E "^    [a-z]" | sed 's/lần thử \/ attempts [0-9]*, //'
+
+say "9. Báo cáo đã lưu bền vững (nội dung vẫn niêm phong) / the stored report (content still sealed)"
 /usr/bin/python3 - "$D/relay.db" "$ID" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
@@ -153,7 +189,7 @@ for k, v in zip(("id", "agency", "incident_id", "kind", "category", "severity", 
     print("   %-24s %s" % (k, v))
 PY
 
-say "8. Nhật ký minh bạch: kiểm toán độc lập / the transparency log, audited"
+say "10. Nhật ký minh bạch: kiểm toán độc lập / the transparency log, audited"
 sleep 1.2
 cat log/checkpoint
 if "$BIN/incident" audit --help >/dev/null 2>&1; then
@@ -161,7 +197,7 @@ if "$BIN/incident" audit --help >/dev/null 2>&1; then
 	if [ -n "$VKEY" ]; then "$BIN/incident" audit --log http://127.0.0.1:8470 --key "$VKEY" --report "$ID" || true; fi
 fi
 
-say "9. Dừng mọi thứ / stopping everything"
+say "11. Dừng mọi thứ / stopping everything"
 kill -TERM "$PID"
 wait "$PID" || true
 PID=""
