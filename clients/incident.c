@@ -21,6 +21,7 @@ static const struct {
     {"open", open_main, "giải mã và đọc một thông báo / decrypt and read a notification"},
     {"ack", ack_main, "xác nhận đã nhận thông báo / acknowledge a notification"},
     {"serve", serve_main, "nhận thông báo qua HTTPS webhook / receive notifications by HTTPS webhook"},
+    {"summary", summary_main, "báo cáo tổng hợp Mẫu 05 (6 tháng / năm) / the Mẫu 05 periodic summary"},
     {"audit", audit_main, "kiểm tra nhật ký minh bạch / verify the transparency log"},
 };
 

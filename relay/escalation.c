@@ -4,6 +4,7 @@
 #include "delivery.h"
 #include "logsync.h"
 #include "relay.h"
+#include "summary.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -217,6 +218,40 @@ size_t clocks_run(struct relay *relay, uint64_t now)
 		free(text);
 	}
 	free(c);
+	/* Mẫu 05: the 6-monthly summary before 20 June, the annual one before 15 December. */
+	char which[16];
+	if (summary_reminder_due((int64_t)(now / 1000), (int64_t)(store_clock_last(relay->store, "mau05") / 1000), which,
+				 sizeof which) == 1) {
+		char *to[32];
+		size_t nto = 0;
+		pthread_rwlock_rdlock(&relay->registry_lock);
+		for (size_t k = 0; relay->routing && k < relay->routing->recipient_count && nto < 32; k++) {
+			const struct recipient *rc = &relay->routing->recipients[k];
+			if ((strcmp(rc->role, "commune_office") == 0 || strcmp(rc->role, "unit") == 0) && rc->address[CHANNEL_EMAIL])
+				to[nto++] = xstrdup(rc->address[CHANNEL_EMAIL]);
+		}
+		pthread_rwlock_unlock(&relay->registry_lock);
+		bool annual = strchr(which, 'H') == NULL;
+		char *subject = xasprintf("[TBSC] Nhắc gửi báo cáo tổng hợp Mẫu 05 %s / Mẫu 05 summary due: %s",
+					  annual ? "năm" : "6 tháng", which);
+		char *text = xasprintf("Hạn gửi báo cáo tổng hợp %s (Mẫu 05, TT 20/2017 Điều 6.1.c): trước %s.\n"
+				       "The %s Mẫu 05 summary is due before %s.\n\n"
+				       "Lập từ hồ sơ của relay / from the relay's records:\n  incident summary --period %s --out mau05-%s\n",
+				       annual ? "01 năm" : "06 tháng", annual ? "15/12" : "20/6", annual ? "annual" : "6-monthly",
+				       annual ? "15 December" : "20 June", which, which);
+		char results[32][ERRBUF_MAX], *rp[32];
+		for (size_t k = 0; k < 32; k++)
+			rp[k] = results[k];
+		char tag[64];
+		snprintf(tag, sizeof tag, "mau05/%s", which);
+		int ok = delivery_notice(relay, to, nto, tag, subject, text, rp);
+		log_info("nhắc Mẫu 05 / Mẫu 05 reminder %s: %d/%zu sent", which, ok, nto);
+		store_clock_reminded(relay->store, "mau05", 1, now);
+		for (size_t k = 0; k < nto; k++)
+			free(to[k]);
+		free(subject);
+		free(text);
+	}
 	return sent;
 }
 

@@ -4,6 +4,7 @@
 #include "delivery.h"
 #include "logsync.h"
 #include "report.h"
+#include "summary.h"
 #include "util.h"
 #include "wire.h"
 
@@ -803,6 +804,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		if (strncmp(url, "/v1/reports/", 12) == 0)
 			return get_report(in, conn, url);
+		if (strcmp(url, "/v1/summary") == 0)
+			return summary_http(in->relay, conn, url);
 		if (strcmp(url, "/v1/dlr") == 0)
 			return get_dlr(in, conn);
 		if (strncmp(url, "/v1/incidents/", 14) == 0)

@@ -1128,3 +1128,18 @@ int store_clock_reminded(struct store *st, const char *incident_id, int stage, u
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
+
+uint64_t store_clock_last(struct store *st, const char *key)
+{
+	sqlite3_stmt *q = NULL;
+	uint64_t at = 0;
+	pthread_mutex_lock(&st->lock);
+	if (sqlite3_prepare_v2(st->db, "SELECT at_ms FROM clock_reminders WHERE incident_id=?1", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			at = (uint64_t)sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&st->lock);
+	return at;
+}

@@ -191,6 +191,8 @@ struct incident_clock {
 	int reminded; /* 0 none, 1 reminder before the deadline sent, 2 deadline-passed notice sent */
 };
 int store_open_clocks(struct store *st, uint64_t deadline_ms, struct incident_clock **out, size_t *count);
+/* When the reminder named key was last sent (Unix ms, 0 never). */
+uint64_t store_clock_last(struct store *st, const char *key);
 /* Remembers a reminder stage (1 or 2) for an incident. */
 int store_clock_reminded(struct store *st, const char *incident_id, int stage, uint64_t now_ms);
 /* Endpoints disabled by a 410. */

@@ -95,5 +95,13 @@ grep -q "closing report.*late" "$T/out" || { cat "$T/out"; fail "closing clock l
 advance 144h
 sleep 2
 expect_eq "$(subject_count vp@ "Quá hạn")" 1 "no second overdue notice"
+expect_eq "$(subject_count vp@ "Mẫu 05")" 0 "no Mẫu 05 reminder on 1 December"
+advance 336h
+i=0
+until [ "$(subject_count vp@ "Mẫu 05")" = 1 ]; do i=$((i + 1)); [ $i -gt 50 ] && fail "no Mẫu 05 reminder a week before 15 December"; sleep 0.1; done
+advance 340h
+sleep 2
+expect_eq "$(subject_count vp@ "Mẫu 05")" 1 "one Mẫu 05 reminder per deadline"
+ok "the annual Mẫu 05 summary is reminded once, in the week before 15 December"
 stop_relay
 ok "the closing report (Mẫu 04) closes the incident; the clock says it came late"
