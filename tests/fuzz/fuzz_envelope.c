@@ -1,4 +1,5 @@
-/* fuzz_envelope.c: libFuzzer target for the relay's decoders of outside bytes: envelope, signed report. */
+/* fuzz_envelope.c: libFuzzer target for the relay's decoders of outside bytes: envelope, signed report,
+ * acknowledgement, request authentication header. */
 #include "mpack.h"
 #include "report.h"
 #include "wire.h"
@@ -33,6 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct report r;
 		if (report_decode(sr.report, sr.report_len, &r, err, sizeof err) == 0)
 			report_clear(&r);
+	}
+	struct ack ack;
+	if (ack_decode(data, size, &ack, err, sizeof err) == 0) {
+		uint8_t pk[32] = {0};
+		(void)ack_verify(&ack, pk);
 	}
 	struct request_auth ra;
 	if (size < 512) {
