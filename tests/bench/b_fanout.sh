@@ -13,7 +13,7 @@
 #            wait for a webhook endpoint that is down, every job attempted at least once.
 # Reports figures; fails only when a server cannot be run or reports are refused, never on timings.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BIN=${BIN:-$(pwd)/bin}
 BURST=${BENCH_FANOUT_BURST:-1000}
 LIGHT=${BENCH_FANOUT_LIGHT:-200}

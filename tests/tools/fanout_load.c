@@ -206,8 +206,12 @@ static void sink_start(const char *ports, const char *cert, const char *key, siz
 	for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
 		nports++;
 	free(list);
-	/* Two polling threads in all when there are few ports, one per port otherwise. */
-	unsigned threads = nports == 1 ? 2 : 1;
+	/* A pool of two polling threads for a single port, one thread per port otherwise (MHD
+	 * takes no pool of one). */
+	struct MHD_OptionItem pool[] = {
+	    {nports == 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, 2, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	};
 	list = xstrdup(ports);
 	for (char *t = strtok_r(list, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
 		if (sink.ndaemons == MAX_SINK_PORTS)
@@ -220,8 +224,8 @@ static void sink_start(const char *ports, const char *cert, const char *key, siz
 		        MHD_USE_ERROR_LOG,
 		    (uint16_t)port, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa,
 		    MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		    NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+		    60u, MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_ARRAY, pool,
 		    MHD_OPTION_END);
 		if (d == NULL)
 			fatal("cannot start the HTTPS receiver on 127.0.0.1:%u", port);
