@@ -122,43 +122,6 @@ void store_close(struct store *st)
 	free(st);
 }
 
-uint8_t *store_accept_entry(const struct accept_req *req, size_t *len)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 9);
-	mpack_pack_str(&pk, "t");
-	mpack_pack_str(&pk, "accept");
-	mpack_pack_str(&pk, "i");
-	mpack_pack_str(&pk, req->report_id);
-	mpack_pack_str(&pk, "h");
-	mpack_pack_bin(&pk, req->hash, WIRE_HASH_BYTES);
-	mpack_pack_str(&pk, "a");
-	mpack_pack_str(&pk, req->agency);
-	mpack_pack_str(&pk, "inc");
-	mpack_pack_str(&pk, req->incident_id);
-	mpack_pack_str(&pk, "k");
-	mpack_pack_str(&pk, req->kind);
-	mpack_pack_str(&pk, "d");
-	if (req->drill)
-		msgpack_pack_true(&pk);
-	else
-		msgpack_pack_false(&pk);
-	mpack_pack_str(&pk, "at");
-	msgpack_pack_uint64(&pk, req->received_ms);
-	mpack_pack_str(&pk, "routes");
-	msgpack_pack_array(&pk, req->job_count);
-	for (size_t i = 0; i < req->job_count; i++) {
-		msgpack_pack_array(&pk, 2);
-		mpack_pack_str(&pk, req->jobs[i].recipient);
-		mpack_pack_str(&pk, req->jobs[i].channel);
-	}
-	*len = sb.size;
-	return (uint8_t *)sb.data;
-}
-
 static int step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen)
 {
 	int rc = sqlite3_step(s);
@@ -168,6 +131,114 @@ static int step_done(struct store *st, sqlite3_stmt *s, char *err, size_t errlen
 		return seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
 	return 0;
 }
+
+/* ---- log entries and write transactions -------------------------------------------------- */
+
+/* A log entry being built: a canonical msgpack map whose first keys are "t" and "i". */
+struct entry {
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+};
+
+static void entry_begin(struct entry *e, size_t pairs, const char *type, const char *report_id)
+{
+	msgpack_sbuffer_init(&e->sb);
+	msgpack_packer_init(&e->pk, &e->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&e->pk, pairs);
+	mpack_pack_str(&e->pk, "t");
+	mpack_pack_str(&e->pk, type);
+	mpack_pack_str(&e->pk, "i");
+	mpack_pack_str(&e->pk, report_id);
+}
+
+static void entry_str(struct entry *e, const char *key, const char *value)
+{
+	mpack_pack_str(&e->pk, key);
+	mpack_pack_str(&e->pk, value);
+}
+
+static void entry_uint(struct entry *e, const char *key, uint64_t value)
+{
+	mpack_pack_str(&e->pk, key);
+	msgpack_pack_uint64(&e->pk, value);
+}
+
+/* A write transaction: its log time (never before the last one) and where the log stood. */
+struct tx {
+	uint64_t ms;
+	uint64_t saved_index;
+};
+
+/* Caller holds st->lock. 0, or -1 with the reason. */
+static int tx_begin(struct store *st, uint64_t now, struct tx *tx, char *err, size_t errlen)
+{
+	tx->ms = now > st->last_ms ? now : st->last_ms;
+	tx->saved_index = st->next_index;
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return seterr(err, errlen, "sqlite begin: %s", sqlite3_errmsg(st->db));
+	return 0;
+}
+
+/* Commits when rc is 0 (then returns 0 unless the commit fails), else rolls back; returns 0 or -1. */
+static int tx_end(struct store *st, const struct tx *tx, int rc, char *err, size_t errlen)
+{
+	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		rc = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
+	if (rc != 0) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->next_index = tx->saved_index;
+		return -1;
+	}
+	st->last_ms = tx->ms;
+	return 0;
+}
+
+
+static int append_log(struct store *st, const uint8_t *entry, size_t len, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = st->insert_log;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)st->next_index);
+	sqlite3_bind_blob(s, 2, entry, (int)len, SQLITE_STATIC);
+	if (step_done(st, s, err, errlen) != 0)
+		return -1;
+	st->next_index++;
+	return 0;
+}
+
+/* Appends the finished entry to the log inside the open transaction, and frees it. */
+static int entry_append(struct store *st, struct entry *e, char *err, size_t errlen)
+{
+	int rc = append_log(st, (const uint8_t *)e->sb.data, e->sb.size, err, errlen);
+	msgpack_sbuffer_destroy(&e->sb);
+	return rc;
+}
+
+uint8_t *store_accept_entry(const struct accept_req *req, size_t *len)
+{
+	struct entry e;
+	entry_begin(&e, 9, "accept", req->report_id);
+	mpack_pack_str(&e.pk, "h");
+	mpack_pack_bin(&e.pk, req->hash, WIRE_HASH_BYTES);
+	entry_str(&e, "a", req->agency);
+	entry_str(&e, "inc", req->incident_id);
+	entry_str(&e, "k", req->kind);
+	mpack_pack_str(&e.pk, "d");
+	if (req->drill)
+		msgpack_pack_true(&e.pk);
+	else
+		msgpack_pack_false(&e.pk);
+	entry_uint(&e, "at", req->received_ms);
+	mpack_pack_str(&e.pk, "routes");
+	msgpack_pack_array(&e.pk, req->job_count);
+	for (size_t i = 0; i < req->job_count; i++) {
+		msgpack_pack_array(&e.pk, 2);
+		mpack_pack_str(&e.pk, req->jobs[i].recipient);
+		mpack_pack_str(&e.pk, req->jobs[i].channel);
+	}
+	*len = e.sb.size;
+	return (uint8_t *)e.sb.data;
+}
+
 
 static int accept_one(struct store *st, struct accept_req *r, uint64_t ms, char *err, size_t errlen)
 {
@@ -242,28 +313,15 @@ static int accept_one(struct store *st, struct accept_req *r, uint64_t ms, char 
 int store_accept_batch(struct store *st, struct accept_req **reqs, size_t n, uint64_t now, char *err,
 		       size_t errlen)
 {
+	struct tx tx;
 	pthread_mutex_lock(&st->lock);
-	/* Log times never go backwards, even when the wall clock does (read under the lock: delivery,
-	 * acknowledgement and escalation writes append to the same log). */
-	uint64_t ms = now > st->last_ms ? now : st->last_ms;
-	uint64_t saved_index = st->next_index;
-	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
-	if (rc != 0)
-		seterr(err, errlen, "sqlite begin: %s", sqlite3_errmsg(st->db));
+	int rc = tx_begin(st, now, &tx, err, errlen);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = accept_one(st, reqs[i], ms, err, errlen);
-	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
-		rc = -1;
-	}
-	if (rc != 0) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->next_index = saved_index;
+		rc = accept_one(st, reqs[i], tx.ms, err, errlen);
+	rc = tx_end(st, &tx, rc, err, errlen);
+	if (rc != 0)
 		for (size_t i = 0; i < n; i++)
 			reqs[i]->outcome = STORE_FAILED;
-	} else {
-		st->last_ms = ms;
-	}
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -488,45 +546,7 @@ void store_jobs_free(struct job *jobs, size_t count)
 	free(jobs);
 }
 
-static uint8_t *delivery_entry(const char *type, const char *report_id, const char *recipient, const char *channel,
-			       const char *outcome, unsigned attempt, uint64_t at, size_t *len)
-{
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	bool is_attempt = strcmp(type, "attempt") == 0;
-	msgpack_pack_map(&pk, is_attempt ? 7 : 6);
-	mpack_pack_str(&pk, "t");
-	mpack_pack_str(&pk, type);
-	mpack_pack_str(&pk, "i");
-	mpack_pack_str(&pk, report_id);
-	mpack_pack_str(&pk, "r");
-	mpack_pack_str(&pk, recipient);
-	mpack_pack_str(&pk, "c");
-	mpack_pack_str(&pk, channel);
-	mpack_pack_str(&pk, "o");
-	mpack_pack_str(&pk, outcome);
-	if (is_attempt) {
-		mpack_pack_str(&pk, "n");
-		msgpack_pack_uint64(&pk, attempt);
-	}
-	mpack_pack_str(&pk, "at");
-	msgpack_pack_uint64(&pk, at);
-	*len = sb.size;
-	return (uint8_t *)sb.data;
-}
 
-static int append_log(struct store *st, const uint8_t *entry, size_t len, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = st->insert_log;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)st->next_index);
-	sqlite3_bind_blob(s, 2, entry, (int)len, SQLITE_STATIC);
-	if (step_done(st, s, err, errlen) != 0)
-		return -1;
-	st->next_index++;
-	return 0;
-}
 
 static int exec_bound(struct store *st, const char *sql, char *err, size_t errlen, const char *fmt, ...)
 {
@@ -547,15 +567,29 @@ static int exec_bound(struct store *st, const char *sql, char *err, size_t errle
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
 }
 
+/* The log entry of a delivery attempt ("attempt", with its number) or of a delivery report ("dlr"). */
+static int append_delivery_entry(struct store *st, const char *type, const char *report_id, const char *recipient,
+				 const char *channel, const char *outcome, unsigned attempt, uint64_t at, char *err,
+				 size_t errlen)
+{
+	bool is_attempt = strcmp(type, "attempt") == 0;
+	struct entry e;
+	entry_begin(&e, is_attempt ? 7 : 6, type, report_id);
+	entry_str(&e, "r", recipient);
+	entry_str(&e, "c", channel);
+	entry_str(&e, "o", outcome);
+	if (is_attempt)
+		entry_uint(&e, "n", attempt);
+	entry_uint(&e, "at", at);
+	return entry_append(st, &e, err, errlen);
+}
+
 int store_jobs_record(struct store *st, const struct job_outcome *o, size_t n, uint64_t now, char *err,
 		      size_t errlen)
 {
+	struct tx tx;
 	pthread_mutex_lock(&st->lock);
-	uint64_t ms = now > st->last_ms ? now : st->last_ms;
-	uint64_t saved = st->next_index;
-	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
-		     ? 0
-		     : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+	int rc = tx_begin(st, now, &tx, err, errlen);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const char *detail = o[i].detail ? o[i].detail : "";
 		rc = exec_bound(st,
@@ -565,24 +599,13 @@ int store_jobs_record(struct store *st, const struct job_outcome *o, size_t n, u
 		if (rc == 0)
 			rc = exec_bound(st,
 					"INSERT INTO job_history(job_id, at_ms, attempt, outcome, code, detail) VALUES(?1,?2,?3,?4,?5,?6)",
-					err, errlen, "iiisis", o[i].job_id, (int64_t)ms, (int64_t)o[i].attempt, o[i].outcome,
+					err, errlen, "iiisis", o[i].job_id, (int64_t)tx.ms, (int64_t)o[i].attempt, o[i].outcome,
 					(int64_t)o[i].code, detail);
-		if (rc == 0) {
-			size_t len;
-			uint8_t *e = delivery_entry("attempt", o[i].report_id, o[i].recipient, o[i].channel, o[i].outcome,
-						    o[i].attempt, ms, &len);
-			rc = append_log(st, e, len, err, errlen);
-			free(e);
-		}
+		if (rc == 0)
+			rc = append_delivery_entry(st, "attempt", o[i].report_id, o[i].recipient, o[i].channel, o[i].outcome,
+						   o[i].attempt, tx.ms, err, errlen);
 	}
-	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
-	if (rc != 0) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->next_index = saved;
-	} else {
-		st->last_ms = ms;
-	}
+	rc = tx_end(st, &tx, rc, err, errlen);
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -607,17 +630,12 @@ int store_job_dlr(struct store *st, const char *report_id, const char *recipient
 		  const char *outcome, const char *detail, uint64_t now, char *err, size_t errlen)
 {
 	sqlite3_stmt *s = NULL;
-	int found = 0;
-	pthread_mutex_lock(&st->lock);
-	uint64_t ms = now > st->last_ms ? now : st->last_ms;
-	uint64_t saved = st->next_index;
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		found = seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
-		goto out;
-	}
+	struct tx tx;
 	int64_t job_id = -1, attempts = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, attempts FROM jobs WHERE report_id=?1 AND recipient=?2 AND channel=?3",
-			       -1, &s, NULL) == SQLITE_OK) {
+	pthread_mutex_lock(&st->lock);
+	int rc = tx_begin(st, now, &tx, err, errlen);
+	if (rc == 0 && sqlite3_prepare_v2(st->db, "SELECT id, attempts FROM jobs WHERE report_id=?1 AND recipient=?2 AND channel=?3",
+					  -1, &s, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, report_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, recipient, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, channel, -1, SQLITE_STATIC);
@@ -627,31 +645,17 @@ int store_job_dlr(struct store *st, const char *report_id, const char *recipient
 		}
 	}
 	sqlite3_finalize(s);
-	int rc = 0;
-	if (job_id >= 0) {
+	if (rc == 0 && job_id >= 0) {
 		char *word = xasprintf("dlr:%s", outcome);
 		rc = exec_bound(st, "INSERT INTO job_history(job_id, at_ms, attempt, outcome, code, detail) VALUES(?1,?2,?3,?4,0,?5)",
-				err, errlen, "iiiss", job_id, (int64_t)ms, attempts, word, detail ? detail : "");
+				err, errlen, "iiiss", job_id, (int64_t)tx.ms, attempts, word, detail ? detail : "");
 		free(word);
-		if (rc == 0) {
-			size_t len;
-			uint8_t *e = delivery_entry("dlr", report_id, recipient, channel, outcome, 0, ms, &len);
-			rc = append_log(st, e, len, err, errlen);
-			free(e);
-		}
-		found = rc == 0 ? 1 : -1;
+		if (rc == 0)
+			rc = append_delivery_entry(st, "dlr", report_id, recipient, channel, outcome, 0, tx.ms, err, errlen);
 	}
-	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		found = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
-	if (found < 0) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->next_index = saved;
-	} else {
-		st->last_ms = ms;
-	}
-out:
+	rc = tx_end(st, &tx, rc, err, errlen);
 	pthread_mutex_unlock(&st->lock);
-	return found;
+	return rc != 0 ? -1 : job_id >= 0 ? 1 : 0;
 }
 
 static void json_str(FILE *f, const char *s)
@@ -788,29 +792,24 @@ int store_ack(struct store *st, const char *report_id, const char *recipient, co
 	      uint64_t *at_ms, char *err, size_t errlen)
 {
 	sqlite3_stmt *q = NULL;
-	int result = -1;
+	struct tx tx;
+	int result = 1;
 	pthread_mutex_lock(&st->lock);
-	uint64_t ms = now > st->last_ms ? now : st->last_ms;
-	uint64_t saved = st->next_index;
-	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
-		goto out;
-	}
+	int rc = tx_begin(st, now, &tx, err, errlen);
 	bool routed = false;
-	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM jobs WHERE report_id=?1 AND recipient=?2 LIMIT 1", -1, &q, NULL) ==
-	    SQLITE_OK) {
+	if (rc == 0 && sqlite3_prepare_v2(st->db, "SELECT 1 FROM jobs WHERE report_id=?1 AND recipient=?2 LIMIT 1", -1, &q,
+					  NULL) == SQLITE_OK) {
 		sqlite3_bind_text(q, 1, report_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, recipient, -1, SQLITE_STATIC);
 		routed = sqlite3_step(q) == SQLITE_ROW;
 	}
 	sqlite3_finalize(q);
 	q = NULL;
-	if (!routed) {
+	if (rc == 0 && !routed)
 		result = -2;
-		goto rollback;
-	}
-	if (sqlite3_prepare_v2(st->db, "SELECT at_ms FROM acks WHERE report_id=?1 AND recipient=?2", -1, &q, NULL) ==
-	    SQLITE_OK) {
+	if (rc == 0 && result == 1 &&
+	    sqlite3_prepare_v2(st->db, "SELECT at_ms FROM acks WHERE report_id=?1 AND recipient=?2", -1, &q, NULL) ==
+		SQLITE_OK) {
 		sqlite3_bind_text(q, 1, report_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, recipient, -1, SQLITE_STATIC);
 		if (sqlite3_step(q) == SQLITE_ROW) {
@@ -819,41 +818,24 @@ int store_ack(struct store *st, const char *report_id, const char *recipient, co
 		}
 	}
 	sqlite3_finalize(q);
-	q = NULL;
-	if (result == 0)
-		goto rollback;
-	if (exec_bound(st, "INSERT INTO acks(report_id, recipient, at_ms, via) VALUES(?1,?2,?3,?4)", err, errlen,
-		       "ssis", report_id, recipient, (int64_t)ms, via) != 0)
-		goto rollback;
-	msgpack_sbuffer sb;
-	msgpack_packer pk;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, 4);
-	mpack_pack_str(&pk, "t");
-	mpack_pack_str(&pk, "ack");
-	mpack_pack_str(&pk, "i");
-	mpack_pack_str(&pk, report_id);
-	mpack_pack_str(&pk, "r");
-	mpack_pack_str(&pk, recipient);
-	mpack_pack_str(&pk, "at");
-	msgpack_pack_uint64(&pk, ms);
-	int rc = append_log(st, (const uint8_t *)sb.data, sb.size, err, errlen);
-	msgpack_sbuffer_destroy(&sb);
-	if (rc != 0 || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
-		goto rollback;
+	if (rc == 0 && result == 1) {
+		rc = exec_bound(st, "INSERT INTO acks(report_id, recipient, at_ms, via) VALUES(?1,?2,?3,?4)", err, errlen,
+				"ssis", report_id, recipient, (int64_t)tx.ms, via);
+		if (rc == 0) {
+			struct entry e;
+			entry_begin(&e, 4, "ack", report_id);
+			entry_str(&e, "r", recipient);
+			entry_uint(&e, "at", tx.ms);
+			rc = entry_append(st, &e, err, errlen);
+		}
+		*at_ms = tx.ms;
 	}
-	st->last_ms = ms;
-	*at_ms = ms;
-	result = 1;
-	goto out;
-rollback:
-	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->next_index = saved;
-out:
+	/* Nothing to write unless it is a new acknowledgement: roll back the others. */
+	rc = tx_end(st, &tx, rc != 0 ? rc : result == 1 ? 0 : 1, err, errlen);
 	pthread_mutex_unlock(&st->lock);
-	return result;
+	if (result != 1)
+		return result;
+	return rc == 0 ? 1 : -1;
 }
 
 int store_sms_ack_lookup(struct store *st, const char *phone, int64_t since_ms, char (*report_ids)[REPORT_ID_CHARS + 1],
@@ -926,9 +908,6 @@ int store_escalate(struct store *st, const char *report_id, const char *recipien
 		   const struct job_spec *targets, size_t n, uint64_t lifetime_ms, uint64_t now, char *err,
 		   size_t errlen)
 {
-	pthread_mutex_lock(&st->lock);
-	uint64_t ms = now > st->last_ms ? now : st->last_ms;
-	uint64_t saved = st->next_index;
 	char *list = NULL;
 	size_t list_len = 0;
 	FILE *f = open_memstream(&list, &list_len);
@@ -937,52 +916,34 @@ int store_escalate(struct store *st, const char *report_id, const char *recipien
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s%s/%s", i ? " " : "", targets[i].recipient, targets[i].channel);
 	fclose(f);
-	int rc = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
-		     ? 0
-		     : seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+	struct tx tx;
+	pthread_mutex_lock(&st->lock);
+	int rc = tx_begin(st, now, &tx, err, errlen);
 	if (rc == 0)
 		rc = exec_bound(st, "INSERT INTO escalations(report_id, recipient, step, at_ms, targets) VALUES(?1,?2,?3,?4,?5)",
-				err, errlen, "ssiis", report_id, recipient, (int64_t)step, (int64_t)ms, list);
+				err, errlen, "ssiis", report_id, recipient, (int64_t)step, (int64_t)tx.ms, list);
 	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = exec_bound(st,
 				"INSERT OR IGNORE INTO jobs(report_id, recipient, channel, address, state, attempts, next_ms,"
 				" created_ms, expires_ms, escalated_from) VALUES(?1,?2,?3,?4,0,0,?5,?5,?6,?7)",
 				err, errlen, "ssssiis", report_id, targets[i].recipient, targets[i].channel,
-				targets[i].address, (int64_t)ms, (int64_t)(ms + lifetime_ms), recipient);
+				targets[i].address, (int64_t)tx.ms, (int64_t)(tx.ms + lifetime_ms), recipient);
 	if (rc == 0) {
-		msgpack_sbuffer sb;
-		msgpack_packer pk;
-		msgpack_sbuffer_init(&sb);
-		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-		msgpack_pack_map(&pk, 6);
-		mpack_pack_str(&pk, "t");
-		mpack_pack_str(&pk, "escalate");
-		mpack_pack_str(&pk, "i");
-		mpack_pack_str(&pk, report_id);
-		mpack_pack_str(&pk, "r");
-		mpack_pack_str(&pk, recipient);
-		mpack_pack_str(&pk, "s");
-		msgpack_pack_uint64(&pk, (uint64_t)step);
-		mpack_pack_str(&pk, "to");
-		msgpack_pack_array(&pk, n);
+		struct entry e;
+		entry_begin(&e, 6, "escalate", report_id);
+		entry_str(&e, "r", recipient);
+		entry_uint(&e, "s", (uint64_t)step);
+		mpack_pack_str(&e.pk, "to");
+		msgpack_pack_array(&e.pk, n);
 		for (size_t i = 0; i < n; i++) {
-			msgpack_pack_array(&pk, 2);
-			mpack_pack_str(&pk, targets[i].recipient);
-			mpack_pack_str(&pk, targets[i].channel);
+			msgpack_pack_array(&e.pk, 2);
+			mpack_pack_str(&e.pk, targets[i].recipient);
+			mpack_pack_str(&e.pk, targets[i].channel);
 		}
-		mpack_pack_str(&pk, "at");
-		msgpack_pack_uint64(&pk, ms);
-		rc = append_log(st, (const uint8_t *)sb.data, sb.size, err, errlen);
-		msgpack_sbuffer_destroy(&sb);
+		entry_uint(&e, "at", tx.ms);
+		rc = entry_append(st, &e, err, errlen);
 	}
-	if (rc == 0 && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		rc = seterr(err, errlen, "sqlite commit: %s", sqlite3_errmsg(st->db));
-	if (rc != 0) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		st->next_index = saved;
-	} else {
-		st->last_ms = ms;
-	}
+	rc = tx_end(st, &tx, rc, err, errlen);
 	pthread_mutex_unlock(&st->lock);
 	free(list);
 	return rc;
