@@ -66,6 +66,12 @@ grep -q "initial" "$T/out" && grep -q "true" "$T/out" || { cat "$T/out"; fail "s
 expect_eq $? 1 "another agency asking for the report"
 ok "report from a file (Mẫu 03, drill), receipt verified, status for the reporting agency only"
 
+# --- at a terminal, the client asks for the mandatory fields in Vietnamese ------------------------------
+$PY "$ROOT/tests/python/interactive.py" "$BIN/incident" report --kind notification --category defacement \
+	--relay "$URL" --agency unit-a --key "$T/unit-a.sec" --relay-key "$T/relay.pub" --outbox "$T/outbox-tty" \
+	>"$T/out" 2>&1 || { cat "$T/out"; fail "interactive report"; }
+ok "at a terminal the client asks, in Vietnamese, for each mandatory field it lacks"
+
 # --- a unit whose clock is wrong --------------------------------------------------------------------
 before=$(db_count 'SELECT COUNT(*) FROM reports')
 ASAN_OPTIONS=verify_asan_link_order=0 faketime -f "-1h" "$BIN/incident" report --no-input --relay "$URL" --agency unit-a --key "$T/unit-a.sec" \
