@@ -1,13 +1,17 @@
 /* cmd_verify.c: `incident verify`: is this notification (file, email, webhook, SMS) really from the
  * relay? */
+#include "client.h"
 #include "keyfile.h"
 #include "notify.h"
 #include "recipient.h"
 #include "registry.h"
 #include "subcommands.h"
+#include "httpc.h"
 #include "util.h"
 
 #include <getopt.h>
+#include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,9 @@ static const char USAGE[] =
     "khớp\n"
     "                         không / with the sms channel's notification: does the SMS carry its "
     "code\n"
+    "  --sms \"VĂN BẢN\" --fetch --relay URL --agency ID --key TỆP\n"
+    "                         lấy thông báo kênh sms từ relay (yêu cầu có chữ ký) rồi kiểm tra /\n"
+    "                         fetch the sms notification from the relay (signed request), then check\n"
     "\n"
     "  --relay-key TỆP        khóa công khai của relay / relay public key (TBSC_RELAY_KEY)\n"
     "  --registry TỆP         sổ đăng ký: đơn vị báo cáo có đăng ký không / is the agency "
@@ -41,6 +48,60 @@ static const char USAGE[] =
     "The agency's own signature is inside the sealed part; `incident open` checks it.\n"
     "Mã thoát / exit: 0 hợp lệ / valid, 1 không hợp lệ / invalid, 2 lỗi / usage or system error.\n";
 
+/*
+ * The SMS names its report by the first 8 characters after "BC" (vi) or "report" (en); the relay
+ * gives the recipient the notification it sent by SMS (a signed request), kept in a temp file.
+ */
+static int fetch_sms_notification(const char *sms, const char *relay, const char *agency, const char *key_path,
+				  char *path, size_t pathlen)
+{
+	char prefix[9] = "";
+	for (const char *p = sms; *p; p++) {
+		if ((p == sms || p[-1] == ' ') && (strncmp(p, "BC ", 3) == 0 || strncmp(p, "report ", 7) == 0)) {
+			const char *h = strchr(p, ' ') + 1;
+			if (strspn(h, "0123456789abcdef") >= 8) {
+				memcpy(prefix, h, 8);
+				break;
+			}
+		}
+	}
+	if (prefix[0] == '\0') {
+		fprintf(stderr, "tin nhắn không có mã báo cáo (BC xxxxxxxx) / the SMS names no report (report xxxxxxxx)\n");
+		return 2;
+	}
+	char err[ERRBUF_MAX];
+	char *pass = keyfile_is_protected(key_path) ? client_passphrase("Mật khẩu khóa / key passphrase", false) : NULL;
+	struct keypair *kp = keyfile_read_secret(key_path, pass, err, sizeof err);
+	free(pass);
+	if (kp == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	char *p = xasprintf("/v1/notifications?r=%s&channel=sms", prefix);
+	char *url = xasprintf("%s%s", relay, p);
+	char *auth = request_auth_sign(kp, agency, "GET", p, (uint64_t)now_s());
+	struct http_reply r;
+	http_request(url, NULL, NULL, 0, auth, &r);
+	free(p);
+	free(url);
+	free(auth);
+	keypair_free(kp);
+	int rc = 2;
+	if (r.status == 200) {
+		snprintf(path, pathlen, "/tmp/tbsc-sms-XXXXXX");
+		int fd = mkstemp(path);
+		if (fd >= 0 && write(fd, r.body, r.len) == (ssize_t)r.len && close(fd) == 0)
+			rc = 0;
+		else
+			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+	} else {
+		fprintf(stderr, "relay: HTTP %ld %s\n", r.status, r.status ? (const char *)r.body : r.error);
+		rc = r.status == 404 ? 1 : 2;
+	}
+	http_reply_clear(&r);
+	return rc;
+}
+
 int verify_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"relay-key", required_argument, NULL, 'k'},
@@ -52,12 +113,20 @@ int verify_main(int argc, char **argv)
 	                                     {"webhook-timestamp", required_argument, NULL, 't'},
 	                                     {"webhook-signature", required_argument, NULL, 's'},
 	                                     {"sms", required_argument, NULL, 'm'},
+	                                     {"fetch", no_argument, NULL, 'F'},
+	                                     {"relay", required_argument, NULL, 0x100},
+	                                     {"agency", required_argument, NULL, 0x101},
+	                                     {"key", required_argument, NULL, 0x102},
 	                                     {"max-age", required_argument, NULL, 'a'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	struct recipient_input in;
 	const char *relay_key = getenv("TBSC_RELAY_KEY"), *registry_path = NULL, *sms = NULL;
 	long long max_age = -1;
+	bool fetch = false;
+	const char *fetch_relay = getenv("TBSC_RELAY_URL"), *fetch_agency = getenv("TBSC_AGENCY"),
+		   *fetch_key = getenv("TBSC_KEY");
+	char fetched_path[64] = "";
 	char err[ERRBUF_MAX];
 	int c;
 	memset(&in, 0, sizeof in);
@@ -90,6 +159,18 @@ int verify_main(int argc, char **argv)
 			break;
 		case 'm':
 			sms = optarg;
+			break;
+		case 'F':
+			fetch = true;
+			break;
+		case 0x100:
+			fetch_relay = optarg;
+			break;
+		case 0x101:
+			fetch_agency = optarg;
+			break;
+		case 0x102:
+			fetch_key = optarg;
 			break;
 		case 'a': {
 			char *end = NULL;
@@ -126,6 +207,16 @@ int verify_main(int argc, char **argv)
 	if (keyfile_read_public(relay_key, relay_pk, relay_kid, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", relay_key, err);
 		return 2;
+	}
+	if (fetch) {
+		if (sms == NULL || fetch_relay == NULL || fetch_agency == NULL || fetch_key == NULL) {
+			fprintf(stderr, "--fetch cần --sms, --relay, --agency, --key / --fetch needs --sms, --relay, --agency, --key\n");
+			return 2;
+		}
+		int frc = fetch_sms_notification(sms, fetch_relay, fetch_agency, fetch_key, fetched_path, sizeof fetched_path);
+		if (frc != 0)
+			return frc;
+		in.notification_path = fetched_path;
 	}
 	struct registry *reg = NULL;
 	if (registry_path != NULL &&
@@ -236,5 +327,7 @@ out:
 	notify_clear(&n);
 	free(bytes);
 	registry_free(reg);
+	if (fetched_path[0] != '\0')
+		unlink(fetched_path);
 	return rc;
 }

@@ -390,6 +390,10 @@ static void record(struct worker *w, struct prepared *ps, size_t n)
 		o[i].attempt = j->attempts + 1;
 		o[i].code = r->code;
 		o[i].detail = r->detail;
+		if (ps[i].ready) {
+			o[i].notification = ps[i].notification;
+			o[i].notification_len = ps[i].notification_len;
+		}
 		switch (r->outcome) {
 		case DELIVERY_OK:
 			o[i].state = JOB_DELIVERED;

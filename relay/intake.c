@@ -425,6 +425,45 @@ static enum MHD_Result get_report(struct intake *in, struct MHD_Connection *conn
 	return send_buffer(conn, MHD_HTTP_OK, "application/json; charset=utf-8", body, strlen(body), 0);
 }
 
+/* GET /v1/notifications?r=<report id or prefix>&channel=sms: what the relay last sent the asking
+ * recipient (signed request by the recipient's agency), e.g. to check the code an SMS carries. */
+static enum MHD_Result get_notification(struct intake *in, struct MHD_Connection *conn, const char *url)
+{
+	struct request_auth ra;
+	enum MHD_Result ret;
+	const char *r = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "r");
+	const char *channel = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "channel");
+	if (r == NULL || channel == NULL || strlen(r) < 8 || strlen(r) > REPORT_ID_CHARS ||
+	    strspn(r, "0123456789abcdef") != strlen(r) ||
+	    (strcmp(channel, "sms") && strcmp(channel, "email") && strcmp(channel, "webhook")))
+		return send_error(conn, MHD_HTTP_BAD_REQUEST, "bad_query",
+				  "cần r (ít nhất 8 ký tự hex) và channel / need r (8+ hex) and channel", 0);
+	/* The signature covers the path with its query, in this order. */
+	char *signed_path = xasprintf("%s?r=%s&channel=%s", url, r, channel);
+	int a = auth_get(in, conn, signed_path, &ra, &ret);
+	free(signed_path);
+	if (a != 0)
+		return ret;
+	const char *ids[32];
+	size_t n = 0;
+	pthread_rwlock_rdlock(&in->relay->registry_lock);
+	for (size_t i = 0; in->relay->routing && i < in->relay->routing->recipient_count && n < 32; i++)
+		if (strcmp(in->relay->routing->recipients[i].agency, ra.agency) == 0)
+			ids[n++] = xstrdup(in->relay->routing->recipients[i].id);
+	pthread_rwlock_unlock(&in->relay->registry_lock);
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	int found = store_notification_get(in->relay->store, r, ids, n, channel, &bytes, &len);
+	for (size_t i = 0; i < n; i++)
+		free((char *)ids[i]);
+	if (found == -2)
+		return send_error(conn, MHD_HTTP_CONFLICT, "ambiguous", "mã báo cáo trùng nhiều báo cáo / prefix matches several reports", 0);
+	if (found != 1)
+		return send_error(conn, MHD_HTTP_NOT_FOUND, "not_found",
+				  "không có thông báo nào gửi cho đơn vị này / no such notification sent to this agency", 0);
+	return send_buffer(conn, MHD_HTTP_OK, "application/vnd.tbsc.notification", bytes, len, 0);
+}
+
 /* GET /v1/incidents/{id}: the reporting agency's timeline of one incident. */
 static enum MHD_Result get_incident(struct intake *in, struct MHD_Connection *conn, const char *url)
 {
@@ -810,6 +849,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return get_dlr(in, conn);
 		if (strncmp(url, "/v1/incidents/", 14) == 0)
 			return get_incident(in, conn, url);
+		if (strcmp(url, "/v1/notifications") == 0)
+			return get_notification(in, conn, url);
 		if (strcmp(url, "/v1/ack") == 0)
 			return get_ack_link(in, conn, false);
 		if (strcmp(url, "/v1/sms-in") == 0)

@@ -34,7 +34,7 @@ static const char SCHEMA[] =
     " channel TEXT NOT NULL, address TEXT NOT NULL, state INTEGER NOT NULL, attempts INTEGER NOT NULL,"
     " next_ms INTEGER NOT NULL, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
     " last_code INTEGER NOT NULL DEFAULT 0, last_detail TEXT NOT NULL DEFAULT '',"
-    " escalated_from TEXT, UNIQUE(report_id, recipient, channel));"
+    " escalated_from TEXT, notification BLOB, UNIQUE(report_id, recipient, channel));"
     "CREATE INDEX IF NOT EXISTS jobs_due ON jobs(channel, state, next_ms);"
     "CREATE TABLE IF NOT EXISTS job_history(job_id INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
     " attempt INTEGER NOT NULL, outcome TEXT NOT NULL, code INTEGER NOT NULL, detail TEXT NOT NULL);"
@@ -596,6 +596,17 @@ int store_jobs_record(struct store *st, const struct job_outcome *o, size_t n, u
 				"UPDATE jobs SET state=?1, attempts=?2, next_ms=?3, last_code=?4, last_detail=?5 WHERE id=?6",
 				err, errlen, "iiiisi", (int64_t)o[i].state, (int64_t)o[i].attempt, (int64_t)o[i].next_ms,
 				(int64_t)o[i].code, detail, o[i].job_id);
+		if (rc == 0 && o[i].notification != NULL) {
+			/* What was sent last: an SMS recipient fetches it to check the code in its text. */
+			sqlite3_stmt *u = NULL;
+			if (sqlite3_prepare_v2(st->db, "UPDATE jobs SET notification=?1 WHERE id=?2", -1, &u, NULL) == SQLITE_OK) {
+				sqlite3_bind_blob(u, 1, o[i].notification, (int)o[i].notification_len, SQLITE_STATIC);
+				sqlite3_bind_int64(u, 2, o[i].job_id);
+				if (sqlite3_step(u) != SQLITE_DONE)
+					rc = seterr(err, errlen, "sqlite: %s", sqlite3_errmsg(st->db));
+			}
+			sqlite3_finalize(u);
+		}
 		if (rc == 0)
 			rc = exec_bound(st,
 					"INSERT INTO job_history(job_id, at_ms, attempt, outcome, code, detail) VALUES(?1,?2,?3,?4,?5,?6)",
@@ -1103,4 +1114,44 @@ uint64_t store_clock_last(struct store *st, const char *key)
 	sqlite3_finalize(q);
 	pthread_mutex_unlock(&st->lock);
 	return at;
+}
+
+int store_notification_get(struct store *st, const char *report_prefix, const char *const *recipients, size_t nrecipients,
+			   const char *channel, uint8_t **out, size_t *outlen)
+{
+	sqlite3_stmt *q = NULL;
+	int found = 0;
+	*out = NULL;
+	*outlen = 0;
+	char *pattern = xasprintf("%s%%", report_prefix);
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < nrecipients && found >= 0; i++) {
+		if (sqlite3_prepare_v2(st->db,
+				       "SELECT notification FROM jobs WHERE report_id LIKE ?1 AND recipient=?2 AND channel=?3"
+				       " AND notification IS NOT NULL LIMIT 2",
+				       -1, &q, NULL) != SQLITE_OK)
+			break;
+		sqlite3_bind_text(q, 1, pattern, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 2, recipients[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, channel, -1, SQLITE_STATIC);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			if (found == 1) {
+				found = -2; /* the prefix names more than one report */
+				break;
+			}
+			*outlen = (size_t)sqlite3_column_bytes(q, 0);
+			*out = xmalloc(*outlen);
+			memcpy(*out, sqlite3_column_blob(q, 0), *outlen);
+			found = 1;
+		}
+		sqlite3_finalize(q);
+		q = NULL;
+	}
+	pthread_mutex_unlock(&st->lock);
+	free(pattern);
+	if (found < 0) {
+		free(*out);
+		*out = NULL;
+	}
+	return found;
 }

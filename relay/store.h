@@ -131,6 +131,8 @@ struct job_outcome {
 	uint64_t next_ms; /* for deferred */
 	int code;
 	const char *detail;
+	const uint8_t *notification; /* the notification this attempt sent, kept for the recipient; may be NULL */
+	size_t notification_len;
 };
 
 /* After a crash, jobs marked in flight go back to pending (at-least-once). */
@@ -195,6 +197,10 @@ int store_open_clocks(struct store *st, uint64_t deadline_ms, struct incident_cl
 uint64_t store_clock_last(struct store *st, const char *key);
 /* Remembers a reminder stage (1 or 2) for an incident. */
 int store_clock_reminded(struct store *st, const char *incident_id, int stage, uint64_t now_ms);
+/* The notification last sent for a report (id or its first 8+ characters) to one of recipients on
+ * channel: 1 found (*out malloc'd), 0 none, -2 the prefix is ambiguous. */
+int store_notification_get(struct store *st, const char *report_prefix, const char *const *recipients, size_t nrecipients,
+			   const char *channel, uint8_t **out, size_t *outlen);
 /* Endpoints disabled by a 410. */
 int store_endpoint_disable(struct store *st, const char *address, uint64_t now_ms);
 bool store_endpoint_disabled(struct store *st, const char *address);

@@ -115,6 +115,17 @@ until client status "$ID" --json | grep -q "dlr:delivered_to_phone"; do
 done
 ok "SMS delivery reports recorded"
 
+# A person holding only the SMS checks its code: the relay gives the recipient what it sent by SMS.
+SMS=$(grep "^+84900000001	" "$T/sms.txt" | head -1 | cut -f2-)
+"$BIN/incident" verify --sms "$SMS" --fetch --relay "$URL" --agency vp-ubnd --key "$T/vp-ubnd.sec" \
+	--relay-key "$T/relay.pub" >"$T/out" 2>&1 || { cat "$T/out"; fail "SMS code check"; }
+FORGED=$(echo "$SMS" | sed 's/\(Mã kiểm tra \)[A-Z2-7]\{10\}/\1AAAAAAAAAA/')
+"$BIN/incident" verify --sms "$FORGED" --fetch --relay "$URL" --agency vp-ubnd --key "$T/vp-ubnd.sec" \
+	--relay-key "$T/relay.pub" >"$T/out" 2>&1 && fail "a forged SMS code passed"
+"$BIN/incident" verify --sms "$SMS" --fetch --relay "$URL" --agency ca-xa --key "$T/ca-xa.sec" \
+	--relay-key "$T/relay.pub" >"$T/out" 2>&1 && fail "another recipient fetched vp-ubnd's SMS notification"
+ok "the SMS code checks out against the relay-signed notification; a forged code and another recipient do not"
+
 # The recipient's side: verify and open an email; the agency signature is checked end to end.
 MAIL=$(grep -l "^X-Rcpt-Args: <ca-tinh@" "$T/sink"/* | head -1)
 "$BIN/incident" verify --relay-key "$T/relay.pub" --registry "$T/registry.ini" --email "$MAIL" >"$T/out" ||
