@@ -33,6 +33,10 @@ static void add_targets(struct relay *relay, const char *report_id, bool drill, 
 	for (int c = 0; c < CHANNEL_KIND_COUNT && *n < TARGETS_MAX; c++) {
 		if (rc->address[c] == NULL || store_job_exists(relay->store, report_id, rc->id, channel_names[c]))
 			continue;
+		/* a channel the relay has no server for would wait for ever */
+		if ((c == CHANNEL_EMAIL && relay->cfg->smtp_host[0] == '\0') ||
+		    (c == CHANNEL_SMS && relay->cfg->sms_url[0] == '\0'))
+			continue;
 		bool dup = false;
 		for (size_t i = 0; i < *n; i++)
 			dup |= !strcmp(t[i].recipient, rc->id) && !strcmp(t[i].channel, channel_names[c]);
@@ -62,7 +66,8 @@ static size_t step_targets(struct relay *relay, const struct escalation_candidat
 		const char *group = reporter ? reporter->group : "";
 		for (size_t i = 0; i < relay->routing->recipient_count; i++) {
 			const struct recipient *o = &relay->routing->recipients[i];
-			if (strcmp(o->role, "commune_office") == 0 && strcmp(o->group, group) == 0 && strcmp(o->id, rc->id) != 0)
+			if (strcmp(o->role, "commune_office") == 0 && strcmp(o->group, group) == 0 && strcmp(o->id, rc->id) != 0 &&
+			    !o->standby)
 				add_targets(relay, c->report_id, c->drill, o, t, &n);
 		}
 	}
@@ -82,7 +87,7 @@ static void tell_office(struct relay *relay, const struct escalation_candidate *
 	for (size_t i = 0; i < relay->routing->recipient_count && nto < 16; i++) {
 		const struct recipient *o = &relay->routing->recipients[i];
 		if (strcmp(o->role, "commune_office") == 0 && strcmp(o->group, group) == 0 && o->address[CHANNEL_EMAIL] &&
-		    (!c->drill || o->drill))
+		    (!c->drill || o->drill) && strcmp(o->id, c->recipient) != 0 && !o->standby)
 			to[nto++] = xstrdup(o->address[CHANNEL_EMAIL]);
 	}
 	pthread_rwlock_unlock(&relay->registry_lock);
@@ -136,12 +141,12 @@ size_t escalation_run(struct relay *relay, uint64_t now)
 		if (step == c->step)
 			continue;
 		char err[ERRBUF_MAX];
-		if (step == 3)
-			tell_office(relay, c, period * 3);
 		if (store_escalate(relay->store, c->report_id, c->recipient, step, t, n, (uint64_t)relay->cfg->lifetime * 1000,
 				   now, err, sizeof err) != 0) {
 			log_error("leo thang / escalation %s %s: %s", c->report_id, c->recipient, err);
 		} else {
+			if (step == 3)
+				tell_office(relay, c, period * 3);
 			steps++;
 			log_info("leo thang / escalated %s: %s chưa xác nhận / not acknowledged, bước / step %d -> %zu %s",
 				 c->report_id, c->recipient, step, n, n ? "new deliveries" : "(nobody to add)");
@@ -199,10 +204,10 @@ size_t clocks_run(struct relay *relay, uint64_t now)
 				    ? xasprintf("[TBSC] Nhắc hạn nộp báo cáo kết thúc (Mẫu 04) / closing report due: %s", c[i].incident_id)
 				    : xasprintf("[TBSC] Quá hạn báo cáo kết thúc (Mẫu 04) / closing report overdue: %s", c[i].incident_id);
 		char *text = xasprintf("%s\nSự cố / incident: %s\nĐơn vị báo cáo / reporting agency: %s\n"
-				       "Hạn nộp Mẫu 04 (5 ngày sau khi kết thúc ứng phó, TT 20/2017 Điều 9.2.b) / due: %s (giờ Việt Nam / UTC+7)\n",
+				       "Hạn nộp Mẫu 04 (%ld ngày sau khi kết thúc ứng phó, TT 20/2017 Điều 9.2.b) / due %ld days after the response ended: %s (giờ Việt Nam / UTC+7)\n",
 				       stage == 1 ? "Đề nghị gửi báo cáo kết thúc ứng phó (Mẫu 04) trước hạn.\nPlease file the closing report before the deadline."
 						  : "Đã quá hạn mà chưa có báo cáo kết thúc ứng phó (Mẫu 04).\nThe closing report is overdue.",
-				       c[i].incident_id, c[i].agency, when);
+				       c[i].incident_id, c[i].agency, relay->cfg->deadline_days, relay->cfg->deadline_days, when);
 		char results[16][ERRBUF_MAX], *rp[16];
 		for (size_t k = 0; k < 16; k++)
 			rp[k] = results[k];
@@ -210,7 +215,9 @@ size_t clocks_run(struct relay *relay, uint64_t now)
 		snprintf(tag, sizeof tag, "clock/%s/%d", c[i].incident_id, stage);
 		int ok = delivery_notice(relay, to, nto, tag, subject, text, rp);
 		log_info("hạn / clock %s: %s, %d/%zu notices sent", c[i].incident_id, stage == 1 ? "reminder" : "overdue", ok, nto);
-		store_clock_reminded(relay->store, c[i].incident_id, stage, now);
+		char key[AGENCY_ID_MAX + 70];
+		snprintf(key, sizeof key, "%s/%s", c[i].agency, c[i].incident_id);
+		store_clock_reminded(relay->store, key, stage, now);
 		sent += (size_t)(ok > 0);
 		for (size_t k = 0; k < nto; k++)
 			free(to[k]);
@@ -220,7 +227,7 @@ size_t clocks_run(struct relay *relay, uint64_t now)
 	free(c);
 	/* Mẫu 05: the 6-monthly summary before 20 June, the annual one before 15 December. */
 	char which[16];
-	if (summary_reminder_due((int64_t)(now / 1000), (int64_t)(store_clock_last(relay->store, "mau05") / 1000), which,
+	if (summary_reminder_due((int64_t)(now / 1000), (int64_t)(store_clock_last(relay->store, "/mau05") / 1000), which,
 				 sizeof which) == 1) {
 		char *to[32];
 		size_t nto = 0;
@@ -246,7 +253,7 @@ size_t clocks_run(struct relay *relay, uint64_t now)
 		snprintf(tag, sizeof tag, "mau05/%s", which);
 		int ok = delivery_notice(relay, to, nto, tag, subject, text, rp);
 		log_info("nhắc Mẫu 05 / Mẫu 05 reminder %s: %d/%zu sent", which, ok, nto);
-		store_clock_reminded(relay->store, "mau05", 1, now);
+		store_clock_reminded(relay->store, "/mau05", 1, now); /* no agency id starts with '/' */
 		for (size_t k = 0; k < nto; k++)
 			free(to[k]);
 		free(subject);

@@ -70,6 +70,16 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 		sqlite3_free(msg);
 		goto fail;
 	}
+	/* Columns added after the first schema: best effort on older databases ("duplicate column" otherwise). */
+	static const char *const migrations[] = {
+	    "ALTER TABLE reports ADD COLUMN detected_s INTEGER NOT NULL DEFAULT 0",
+	    "ALTER TABLE reports ADD COLUMN response_ended_s INTEGER NOT NULL DEFAULT 0",
+	    "ALTER TABLE reports ADD COLUMN reporter_email TEXT",
+	    "ALTER TABLE jobs ADD COLUMN escalated_from TEXT",
+	    "ALTER TABLE jobs ADD COLUMN notification BLOB",
+	};
+	for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++)
+		sqlite3_exec(st->db, migrations[i], NULL, NULL, NULL);
 	if (prepare(st, &st->find_nonce,
 		    "SELECT hash, received_ms, log_index, incident_id FROM reports WHERE agency=?1 AND nonce=?2",
 		    err, errlen) ||
@@ -1064,7 +1074,7 @@ int store_open_clocks(struct store *st, uint64_t deadline_ms, struct incident_cl
 			       "SELECT r.incident_id, r.agency, MAX(r.response_ended_s),"
 			       " (SELECT reporter_email FROM reports x WHERE x.incident_id=r.incident_id AND x.agency=r.agency"
 			       "  AND x.reporter_email IS NOT NULL ORDER BY x.received_ms DESC LIMIT 1),"
-			       " COALESCE((SELECT stage FROM clock_reminders m WHERE m.incident_id=r.incident_id), 0)"
+			       " COALESCE((SELECT stage FROM clock_reminders m WHERE m.incident_id=r.agency || '/' || r.incident_id), 0)"
 			       " FROM reports r WHERE r.drill=0 GROUP BY r.incident_id, r.agency"
 			       " HAVING MAX(r.response_ended_s) > 0 AND SUM(r.kind='closing') = 0",
 			       -1, &q, NULL) == SQLITE_OK) {
