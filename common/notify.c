@@ -54,6 +54,16 @@ int notify_seal(struct notification *n, const uint8_t recipient_pk[KEY_PK_BYTES]
 		return seterr(
 		    err, errlen,
 		    "khóa công khai người nhận không hợp lệ / invalid recipient public key");
+	return notify_seal_x25519(n, xpk, signed_report, len, err, errlen);
+}
+
+int notify_seal_x25519(struct notification *n, const uint8_t xpk[crypto_box_PUBLICKEYBYTES],
+                       const uint8_t *signed_report, size_t len, char *err, size_t errlen)
+{
+	if (len > ENVELOPE_MAX_BYTES)
+		return seterr(err, errlen,
+		              "báo cáo ký lớn quá %d byte / signed report larger than %d bytes",
+		              ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
 	uint8_t *sealed = xmalloc(len + crypto_box_SEALBYTES);
 	if (crypto_box_seal(sealed, signed_report, len, xpk) != 0) {
 		free(sealed);

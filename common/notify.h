@@ -35,6 +35,10 @@ struct notification {
 void notify_id(const char *report_id, const char *recipient, const char *channel,
 	       char nid[NOTIFY_ID_CHARS + 1]);
 
+/* As notify_seal, to the recipient's X25519 key (crypto_sign_ed25519_pk_to_curve25519 of its
+ * Ed25519 key, which costs as much as the sealing: callers sealing often convert once). */
+int notify_seal_x25519(struct notification *n, const uint8_t xpk[32], const uint8_t *signed_report,
+		       size_t len, char *err, size_t errlen);
 /* Seals signed_report to recipient_pk and fills n->sealed. */
 int notify_seal(struct notification *n, const uint8_t recipient_pk[KEY_PK_BYTES],
 		const uint8_t *signed_report, size_t len, char *err, size_t errlen);

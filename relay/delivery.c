@@ -15,7 +15,17 @@
 #include <string.h>
 #include <time.h>
 
+/* Recipients' Ed25519 keys converted to X25519 once, not once per notification. */
+#define XKEY_CACHE 32
+struct xkey {
+	uint8_t pk[KEY_PK_BYTES];
+	uint8_t xpk[crypto_box_PUBLICKEYBYTES];
+};
+
 struct worker {
+	struct xkey xkeys[XKEY_CACHE];
+	size_t nxkeys, next_xkey;
+	pthread_mutex_t xkey_lock;
 	struct delivery_engine *de;
 	enum channel_kind kind;
 	pthread_t thread;
@@ -46,6 +56,50 @@ struct prepared {
 	uint8_t *notification;
 	size_t notification_len;
 };
+
+/* A stored report opened once for all the jobs of a batch that name it. */
+struct opened_report {
+	char report_id[REPORT_ID_CHARS + 1]; /* "" when empty */
+	int status;                          /* 0 opened, -1 missing from the store, -2 cannot reopen */
+	char err[ERRBUF_MAX];
+	struct stored_report sr;
+	struct envelope env;
+	struct signed_report signed_rep;
+	struct report rep;
+	uint8_t *plain;
+	size_t plain_len;
+};
+
+static void opened_clear(struct opened_report *o)
+{
+	report_clear(&o->rep);
+	envelope_clear(&o->env);
+	if (o->plain != NULL)
+		sodium_memzero(o->plain, o->plain_len);
+	free(o->plain);
+	stored_report_clear(&o->sr);
+	memset(o, 0, sizeof *o);
+	report_init(&o->rep);
+}
+
+/* The report of job, opened from the store unless o holds it already. */
+static struct opened_report *opened_get(struct relay *relay, struct opened_report *o, const char *report_id)
+{
+	if (o->report_id[0] != '\0' && strcmp(o->report_id, report_id) == 0)
+		return o;
+	opened_clear(o);
+	snprintf(o->report_id, sizeof o->report_id, "%s", report_id);
+	if (store_report_get(relay->store, report_id, true, &o->sr, o->err, sizeof o->err) != 1) {
+		o->status = -1;
+		return o;
+	}
+	if (envelope_decode(o->sr.envelope, o->sr.envelope_len, &o->env, o->err, sizeof o->err) != 0 ||
+	    envelope_open(&o->env, relay->key, &o->plain, &o->plain_len, o->err, sizeof o->err) != 0 ||
+	    signed_report_decode(o->plain, o->plain_len, &o->signed_rep, o->err, sizeof o->err) != 0 ||
+	    report_decode(o->signed_rep.report, o->signed_rep.report_len, &o->rep, o->err, sizeof o->err) != 0)
+		o->status = -2;
+	return o;
+}
 
 uint64_t delivery_backoff_ms(unsigned attempt, uint64_t floor_ms, uint64_t ceiling_ms, uint32_t random)
 {
@@ -90,32 +144,49 @@ static void fail_prepare(struct prepared *p, const char *fmt, const char *why)
 	p->res.detail[n] = '\0';
 }
 
-/* Builds the notification and the channel's rendering for one job. */
-static void prepare(struct delivery_engine *de, struct job *job, struct prepared *p)
+/* The X25519 key of pk into xpk, converted once per worker; false when pk is not a valid key. */
+static bool worker_xkey(struct worker *w, const uint8_t pk[KEY_PK_BYTES], uint8_t xpk[crypto_box_PUBLICKEYBYTES])
 {
+	bool ok = true;
+	pthread_mutex_lock(&w->xkey_lock);
+	size_t i = 0;
+	while (i < w->nxkeys && memcmp(w->xkeys[i].pk, pk, KEY_PK_BYTES) != 0)
+		i++;
+	if (i == w->nxkeys) {
+		struct xkey *k = &w->xkeys[w->nxkeys < XKEY_CACHE ? w->nxkeys++ : w->next_xkey++ % XKEY_CACHE];
+		memset(k, 0, sizeof *k);
+		if (crypto_sign_ed25519_pk_to_curve25519(k->xpk, pk) == 0)
+			memcpy(k->pk, pk, KEY_PK_BYTES);
+		else
+			ok = false;
+		i = (size_t)(k - w->xkeys);
+	}
+	memcpy(xpk, w->xkeys[i].xpk, crypto_box_PUBLICKEYBYTES);
+	pthread_mutex_unlock(&w->xkey_lock);
+	return ok;
+}
+
+/* Builds the notification and the channel's rendering for one job. */
+static void prepare(struct worker *w, struct job *job, struct prepared *p, struct opened_report *cache)
+{
+	struct delivery_engine *de = w->de;
 	struct relay *relay = de->relay;
 	char err[ERRBUF_MAX];
-	struct stored_report sr;
-	struct envelope env;
-	struct signed_report signed_rep;
-	struct report rep;
-	uint8_t *plain = NULL;
-	size_t plain_len = 0;
-	memset(&env, 0, sizeof env);
-	report_init(&rep);
 	p->job = job;
 	p->ready = false;
-	if (store_report_get(relay->store, job->report_id, true, &sr, err, sizeof err) != 1) {
+	struct opened_report *o = opened_get(relay, cache, job->report_id);
+	if (o->status == -1) {
 		fail_prepare(p, "báo cáo không còn trong kho / report missing from the store%s", "");
 		return;
 	}
-	if (envelope_decode(sr.envelope, sr.envelope_len, &env, err, sizeof err) != 0 ||
-	    envelope_open(&env, relay->key, &plain, &plain_len, err, sizeof err) != 0 ||
-	    signed_report_decode(plain, plain_len, &signed_rep, err, sizeof err) != 0 ||
-	    report_decode(signed_rep.report, signed_rep.report_len, &rep, err, sizeof err) != 0) {
-		fail_prepare(p, "không mở lại được báo cáo đã lưu / cannot reopen the stored report: %s", err);
-		goto out;
+	if (o->status != 0) {
+		fail_prepare(p, "không mở lại được báo cáo đã lưu / cannot reopen the stored report: %s", o->err);
+		return;
 	}
+	const struct stored_report sr = o->sr; /* shallow: o keeps ownership */
+	const struct report *repp = &o->rep;
+	const uint8_t *plain = o->plain;
+	size_t plain_len = o->plain_len;
 
 	uint8_t pk[KEY_PK_BYTES];
 	struct render_options ro;
@@ -183,7 +254,12 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 	n.received_ms = sr.received_ms;
 	n.log_index = sr.log_index;
 	memcpy(n.report_hash, sr.hash, WIRE_HASH_BYTES);
-	if (notify_seal(&n, pk, plain, plain_len, err, sizeof err) != 0 ||
+	uint8_t xpk[crypto_box_PUBLICKEYBYTES];
+	if (!worker_xkey(w, pk, xpk)) {
+		fail_prepare(p, "khóa công khai người nhận không hợp lệ / invalid recipient public key%s", "");
+		goto out_clear;
+	}
+	if (notify_seal_x25519(&n, xpk, plain, plain_len, err, sizeof err) != 0 ||
 	    notify_encode(&n, relay->key, &p->notification, &p->notification_len) != 0) {
 		fail_prepare(p, "không lập được thông báo / cannot build the notification: %s", err);
 		notify_clear(&n);
@@ -196,7 +272,7 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 	int rr = 0;
 	if (strcmp(job->channel, "email") == 0) {
 		d->kind = CHANNEL_EMAIL;
-		rr = render_email(relay->renderer, &rep, &n, &ro, &p->subject, &p->text, err, sizeof err);
+		rr = render_email(relay->renderer, repp, &n, &ro, &p->subject, &p->text, err, sizeof err);
 		d->subject = p->subject;
 		d->text = p->text;
 		d->attachment = p->notification;
@@ -212,7 +288,7 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 	} else if (strcmp(job->channel, "sms") == 0) {
 		unsigned segments = 0;
 		d->kind = CHANNEL_SMS;
-		rr = render_sms(relay->renderer, &rep, &n, &ro, p->notification, p->notification_len, &p->sms_text,
+		rr = render_sms(relay->renderer, repp, &n, &ro, p->notification, p->notification_len, &p->sms_text,
 				&segments, err, sizeof err);
 		d->sms_text = p->sms_text;
 		d->sms_ucs2 = sms_ucs2;
@@ -223,7 +299,7 @@ static void prepare(struct delivery_engine *de, struct job *job, struct prepared
 		d->dlr_url = p->dlr_url;
 	} else {
 		d->kind = CHANNEL_WEBHOOK;
-		rr = render_webhook(relay->renderer, &rep, &n, &ro, p->notification, p->notification_len, &p->json, err,
+		rr = render_webhook(relay->renderer, repp, &n, &ro, p->notification, p->notification_len, &p->json, err,
 				    sizeof err);
 		if (rr == 0) {
 			d->body = p->json;
@@ -244,13 +320,6 @@ out_clear:
 	for (size_t i = 0; i < clear_count; i++)
 		free(clear[i]);
 	free(clear);
-out:
-	report_clear(&rep);
-	envelope_clear(&env);
-	if (plain != NULL)
-		sodium_memzero(plain, plain_len);
-	free(plain);
-	stored_report_clear(&sr);
 }
 
 static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
@@ -440,6 +509,25 @@ static void record(struct worker *w, struct prepared *ps, size_t n)
 	free(o);
 }
 
+struct prepare_part {
+	struct worker *w;
+	struct job *jobs;
+	struct prepared *ps;
+	size_t from, to;
+};
+
+static void *prepare_range(void *arg)
+{
+	struct prepare_part *pp = arg;
+	struct opened_report cache;
+	memset(&cache, 0, sizeof cache);
+	report_init(&cache.rep);
+	for (size_t i = pp->from; i < pp->to; i++)
+		prepare(pp->w, &pp->jobs[i], &pp->ps[i], &cache);
+	opened_clear(&cache);
+	return NULL;
+}
+
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
@@ -457,8 +545,15 @@ static void *worker_run(void *arg)
 			log_error("%s: %s", channel, err);
 		if (n > 0) {
 			struct prepared *ps = xcalloc(n, sizeof *ps);
-			for (size_t i = 0; i < n; i++)
-				prepare(de, &jobs[i], &ps[i]);
+			/* Two halves prepared in parallel: the crypto of each notification is the
+			 * bulk of a delivery's cost. */
+			struct prepare_part part = {w, jobs, ps, n / 2, n};
+			pthread_t helper;
+			bool helped = n >= 8 && pthread_create(&helper, NULL, prepare_range, &part) == 0;
+			struct prepare_part mine = {w, jobs, ps, 0, helped ? n / 2 : n};
+			prepare_range(&mine);
+			if (helped)
+				pthread_join(helper, NULL);
 			send_prepared(w, ps, n);
 			record(w, ps, n);
 			for (size_t i = 0; i < n; i++)
@@ -549,6 +644,7 @@ struct delivery_engine *delivery_start(struct relay *relay, char *err, size_t er
 		struct worker *w = &de->workers[k];
 		w->de = de;
 		w->kind = (enum channel_kind)k;
+		pthread_mutex_init(&w->xkey_lock, NULL);
 		int rc = open_channel(de, w, err, errlen);
 		if (rc < 0)
 			goto fail;

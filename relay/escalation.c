@@ -123,8 +123,20 @@ size_t escalation_run(struct relay *relay, uint64_t now)
 	size_t count = 0, steps = 0;
 	if (relay->routing == NULL)
 		return 0;
-	store_escalation_candidates(relay->store, now > ESCALATION_WINDOW_MS ? now - ESCALATION_WINDOW_MS : 0, &cands,
-				    &count);
+	/* Only pairs whose first step may be due: first notified at least the shortest deadline ago. */
+	uint64_t shortest = 0;
+	pthread_rwlock_rdlock(&relay->registry_lock);
+	for (size_t i = 0; i < relay->routing->recipient_count; i++)
+		for (int s = 0; s < 2; s++) {
+			uint64_t m = (uint64_t)deadline_minutes(relay, &relay->routing->recipients[i], s) * 60000;
+			if (m > 0 && (shortest == 0 || m < shortest))
+				shortest = m;
+		}
+	pthread_rwlock_unlock(&relay->registry_lock);
+	if (shortest == 0)
+		return 0;
+	store_escalation_candidates(relay->store, now > ESCALATION_WINDOW_MS ? now - ESCALATION_WINDOW_MS : 0,
+				    now > shortest ? now - shortest : 0, &cands, &count);
 	for (size_t i = 0; i < count; i++) {
 		const struct escalation_candidate *c = &cands[i];
 		struct job_spec t[TARGETS_MAX];

@@ -1178,7 +1178,9 @@ int render_webhook(const struct renderer *r, const struct report *rep, const str
 	}
 	json_key(&b, &first, "notification");
 	char *b64 = b64_encode(notification, len);
-	json_str(&b, b64);
+	sb_puts(&b, "\""); /* base64 needs no JSON escaping */
+	sb_puts(&b, b64);
+	sb_puts(&b, "\"");
 	free(b64);
 	sb_puts(&b, "}}");
 	free(subject);

@@ -782,7 +782,7 @@ int store_incident_first(struct store *st, const char *incident_id, const char *
 	int found = 0;
 	pthread_mutex_lock(&st->lock);
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT r.id FROM reports r JOIN jobs j ON j.report_id=r.id WHERE r.incident_id=?1"
+			       "SELECT r.id FROM reports r CROSS JOIN jobs j ON j.report_id=r.id WHERE r.incident_id=?1"
 			       " AND j.recipient=?2 AND j.channel=?3 ORDER BY r.received_ms, r.log_index LIMIT 1",
 			       -1, &s, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(s, 1, incident_id, -1, SQLITE_STATIC);
@@ -884,7 +884,8 @@ int store_sms_ack_lookup(struct store *st, const char *phone, int64_t since_ms, 
 	return 0;
 }
 
-int store_escalation_candidates(struct store *st, uint64_t since_ms, struct escalation_candidate **out, size_t *count)
+int store_escalation_candidates(struct store *st, uint64_t since_ms, uint64_t due_before_ms,
+				struct escalation_candidate **out, size_t *count)
 {
 	sqlite3_stmt *q = NULL;
 	struct escalation_candidate *c = NULL;
@@ -897,9 +898,10 @@ int store_escalation_candidates(struct store *st, uint64_t since_ms, struct esca
 			       " FROM jobs j JOIN reports r ON r.id=j.report_id"
 			       " WHERE j.escalated_from IS NULL AND r.received_ms>=?1"
 			       " AND NOT EXISTS (SELECT 1 FROM acks a WHERE a.report_id=j.report_id AND a.recipient=j.recipient)"
-			       " GROUP BY j.report_id, j.recipient",
+			       " GROUP BY j.report_id, j.recipient HAVING MIN(j.created_ms)<=?2",
 			       -1, &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, (sqlite3_int64)since_ms);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)due_before_ms);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			if (sqlite3_column_int(q, 5) >= 3)
 				continue;

@@ -175,7 +175,8 @@ struct escalation_candidate {
 	uint64_t first_ms; /* when the recipient's first job was created */
 	int step;          /* escalation steps taken so far */
 };
-int store_escalation_candidates(struct store *st, uint64_t since_ms, struct escalation_candidate **out, size_t *count);
+int store_escalation_candidates(struct store *st, uint64_t since_ms, uint64_t due_before_ms,
+				struct escalation_candidate **out, size_t *count);
 /* Records escalation step for (report, recipient): new jobs for targets and an "escalate" log entry, one transaction. */
 int store_escalate(struct store *st, const char *report_id, const char *recipient, int step,
 		   const struct job_spec *targets, size_t n, uint64_t lifetime_ms, uint64_t now_ms, char *err,
