@@ -21,7 +21,8 @@ void client_init(struct client *cl)
 {
 	memset(cl, 0, sizeof *cl);
 	const char *home = getenv("HOME");
-	set(&cl->relay_url, getenv("TBSC_RELAY_URL") ? getenv("TBSC_RELAY_URL") : "http://127.0.0.1:8470");
+	set(&cl->relay_url,
+	    getenv("TBSC_RELAY_URL") ? getenv("TBSC_RELAY_URL") : "http://127.0.0.1:8470");
 	set(&cl->agency, getenv("TBSC_AGENCY"));
 	set(&cl->key_path, getenv("TBSC_KEY"));
 	set(&cl->relay_key_path, getenv("TBSC_RELAY_KEY"));
@@ -59,16 +60,28 @@ static int on_ini(void *user, const char *section, const char *name, const char 
 int client_option(struct client *cl, int opt, const char *arg)
 {
 	switch (opt) {
-	case 0x100: set(&cl->relay_url, arg); return 1;
-	case 0x101: set(&cl->agency, arg); return 1;
-	case 0x102: set(&cl->key_path, arg); return 1;
-	case 0x103: set(&cl->relay_key_path, arg); return 1;
-	case 0x104: set(&cl->outbox, arg); return 1;
+	case 0x100:
+		set(&cl->relay_url, arg);
+		return 1;
+	case 0x101:
+		set(&cl->agency, arg);
+		return 1;
+	case 0x102:
+		set(&cl->key_path, arg);
+		return 1;
+	case 0x103:
+		set(&cl->relay_key_path, arg);
+		return 1;
+	case 0x104:
+		set(&cl->outbox, arg);
+		return 1;
 	case 0x105: {
 		int rc = ini_parse(arg, on_ini, cl);
 		if (rc != 0) {
-			fprintf(stderr, "%s:%d: cấu hình client không hợp lệ / invalid client configuration\n", arg,
-				rc > 0 ? rc : 0);
+			fprintf(
+			    stderr,
+			    "%s:%d: cấu hình client không hợp lệ / invalid client configuration\n",
+			    arg, rc > 0 ? rc : 0);
 			return -1;
 		}
 		return 1;
@@ -123,15 +136,19 @@ char *client_passphrase(const char *prompt, bool confirm)
 int client_load(struct client *cl, bool need_agency_key, char *err, size_t errlen)
 {
 	if (cl->relay_key_path == NULL)
-		return seterr(err, errlen, "thiếu --relay-key (khóa công khai của relay) / --relay-key is required");
+		return seterr(
+		    err, errlen,
+		    "thiếu --relay-key (khóa công khai của relay) / --relay-key is required");
 	if (keyfile_read_public(cl->relay_key_path, cl->relay_pk, cl->relay_kid, err, errlen) != 0)
 		return -1;
 	if (crypto_sign_ed25519_pk_to_curve25519(cl->relay_xpk, cl->relay_pk) != 0)
-		return seterr(err, errlen, "%s: khóa relay không hợp lệ / invalid relay key", cl->relay_key_path);
+		return seterr(err, errlen, "%s: khóa relay không hợp lệ / invalid relay key",
+		              cl->relay_key_path);
 	if (!need_agency_key)
 		return 0;
 	if (cl->agency == NULL || cl->key_path == NULL)
-		return seterr(err, errlen, "thiếu --agency hoặc --key / --agency and --key are required");
+		return seterr(err, errlen,
+		              "thiếu --agency hoặc --key / --agency and --key are required");
 	char *pass = NULL;
 	if (keyfile_is_protected(cl->key_path))
 		pass = client_passphrase("Mật khẩu khóa / key passphrase", false);

@@ -23,14 +23,20 @@ struct client {
 /* Long options shared by the subcommands; values 0x100.. are handled by client_option(). */
 #define CLIENT_LONG_OPTIONS                                                                        \
 	{"relay", required_argument, NULL, 0x100}, {"agency", required_argument, NULL, 0x101},     \
-	    {"key", required_argument, NULL, 0x102}, {"relay-key", required_argument, NULL, 0x103}, \
-	    {"outbox", required_argument, NULL, 0x104}, {"config", required_argument, NULL, 0x105}
-#define CLIENT_OPTIONS_HELP                                                                        \
-	"  --relay URL        địa chỉ relay / relay URL (TBSC_RELAY_URL, mặc định http://127.0.0.1:8470)\n" \
-	"  --agency ID        mã đơn vị / agency id (TBSC_AGENCY)\n"                                   \
-	"  --key TỆP          khóa bí mật của đơn vị / agency secret key (TBSC_KEY)\n"                \
-	"  --relay-key TỆP    khóa công khai của relay / relay public key (TBSC_RELAY_KEY)\n"         \
-	"  --outbox THƯ-MỤC   hàng chờ gửi / outbox directory (TBSC_OUTBOX, mặc định ~/.tbsc/outbox)\n" \
+	    {"key", required_argument, NULL, 0x102},                                               \
+	    {"relay-key", required_argument, NULL, 0x103},                                         \
+	    {"outbox", required_argument, NULL, 0x104},                                            \
+	{                                                                                          \
+		"config", required_argument, NULL, 0x105                                           \
+	}
+#define CLIENT_OPTIONS_HELP                                                                         \
+	"  --relay URL        địa chỉ relay / relay URL (TBSC_RELAY_URL, mặc định "       \
+	"http://127.0.0.1:8470)\n"                                                                  \
+	"  --agency ID        mã đơn vị / agency id (TBSC_AGENCY)\n"                           \
+	"  --key TỆP          khóa bí mật của đơn vị / agency secret key (TBSC_KEY)\n"  \
+	"  --relay-key TỆP    khóa công khai của relay / relay public key (TBSC_RELAY_KEY)\n" \
+	"  --outbox THƯ-MỤC   hàng chờ gửi / outbox directory (TBSC_OUTBOX, mặc định " \
+	"~/.tbsc/outbox)\n"                                                                         \
 	"  --config TỆP       tệp cấu hình [client] / client INI file (TBSC_CLIENT_CONFIG)\n"
 
 /* Defaults from the environment; caller frees with client_free. */
@@ -41,7 +47,8 @@ int client_option(struct client *cl, int opt, const char *arg);
 int client_load(struct client *cl, bool need_agency_key, char *err, size_t errlen);
 void client_free(struct client *cl);
 
-/* Reads a passphrase: TBSC_PASSPHRASE, else asks at the terminal (twice when confirm). NULL if none. */
+/* Reads a passphrase: TBSC_PASSPHRASE, else asks at the terminal (twice when confirm). NULL if
+ * none. */
 char *client_passphrase(const char *prompt, bool confirm);
 
 #endif

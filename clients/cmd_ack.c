@@ -1,4 +1,5 @@
-/* cmd_ack.c: `incident ack ID`: a recipient acknowledges a notification, signed with its own key. */
+/* cmd_ack.c: `incident ack ID`: a recipient acknowledges a notification, signed with its own key.
+ */
 #include "client.h"
 #include "httpc.h"
 #include "subcommands.h"
@@ -12,7 +13,8 @@
 static const char USAGE[] =
     "Cách dùng / usage: incident ack [TÙY CHỌN] MÃ-BÁO-CÁO [--recipient ID]\n"
     "\n"
-    "Xác nhận đã nhận thông báo (bắt buộc ngay khi nhận, TT 20 Điều 10), ký bằng khóa của đơn vị nhận.\n"
+    "Xác nhận đã nhận thông báo (bắt buộc ngay khi nhận, TT 20 Điều 10), ký bằng khóa của đơn vị "
+    "nhận.\n"
     "Acknowledges a notification (required at once on receipt), signed with the recipient's key.\n"
     "\n" CLIENT_OPTIONS_HELP
     "  --recipient ID     mã người nhận trong cấu hình relay (mặc định: --agency) / recipient id\n"
@@ -22,8 +24,10 @@ static const char USAGE[] =
 
 int ack_main(int argc, char **argv)
 {
-	static const struct option opts[] = {CLIENT_LONG_OPTIONS, {"recipient", required_argument, NULL, 'r'},
-					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {CLIENT_LONG_OPTIONS,
+	                                     {"recipient", required_argument, NULL, 'r'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct client cl;
 	const char *recipient = NULL;
 	char err[ERRBUF_MAX];
@@ -52,7 +56,8 @@ int ack_main(int argc, char **argv)
 	}
 	const char *id = argv[optind];
 	if (strlen(id) != REPORT_ID_CHARS || strspn(id, "0123456789abcdef") != REPORT_ID_CHARS) {
-		fprintf(stderr, "mã báo cáo phải là 32 ký tự hex / a report id is 32 hex characters\n");
+		fprintf(stderr,
+		        "mã báo cáo phải là 32 ký tự hex / a report id is 32 hex characters\n");
 		goto out;
 	}
 	if (client_load(&cl, true, err, sizeof err) != 0) {
@@ -81,8 +86,10 @@ int ack_main(int argc, char **argv)
 		struct tm tm;
 		localtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm);
-		printf("%s / %s: %s %s (%s)\n", r.status == 202 ? "Đã xác nhận" : "Đã xác nhận trước đó",
-		       r.status == 202 ? "acknowledged" : "already acknowledged", id, a.recipient, when);
+		printf("%s / %s: %s %s (%s)\n",
+		       r.status == 202 ? "Đã xác nhận" : "Đã xác nhận trước đó",
+		       r.status == 202 ? "acknowledged" : "already acknowledged", id, a.recipient,
+		       when);
 		free(at);
 		rc = 0;
 	} else if (r.status == 0) {

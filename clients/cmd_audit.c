@@ -236,7 +236,8 @@ struct report {
 	uint32_t extra_head; /* newest route added by an escalation, as index + 1; 0 for none */
 };
 
-/* A route an "escalate" entry added after the acceptance (another channel, a backup, the office). */
+/* A route an "escalate" entry added after the acceptance (another channel, a backup, the office).
+ */
 struct extra_route {
 	struct route route;
 	uint32_t next; /* index + 1 of the previous extra route of the same report */
@@ -597,40 +598,48 @@ static int check_accept(struct audit *a, uint64_t index, const msgpack_object *m
  * {"t":"escalate","i","r","s":step 1..3,"to":[[recipient, channel], ...],"at"}: recipient r had
  * not acknowledged in time; the relay routed the report on to the pairs in "to".
  */
-static int check_escalate(struct audit *a, uint64_t index, const msgpack_object *m, const uint8_t id[16],
-                          uint64_t at, const tlog_hash leaf)
+static int check_escalate(struct audit *a, uint64_t index, const msgpack_object *m,
+                          const uint8_t id[16], uint64_t at, const tlog_hash leaf)
 {
 	static const char *const keys[] = {"t", "i", "r", "s", "to", "at"};
 	if (!keys_are(m, keys, 6))
-		return fail(a, "mục sai cấu trúc", "entry %llu: escalate entry keys are not t, i, r, s, to, at in this order",
-		            (unsigned long long)index);
+		return fail(
+		    a, "mục sai cấu trúc",
+		    "entry %llu: escalate entry keys are not t, i, r, s, to, at in this order",
+		    (unsigned long long)index);
 	const msgpack_object_kv *kv = m->via.map.ptr;
 	const msgpack_object *rcpt = &kv[2].val, *step = &kv[3].val, *to = &kv[4].val;
 	if (!str_ok(rcpt, FIELD_MAX, false))
-		return fail(a, "mục sai cấu trúc", "entry %llu: \"r\" is not a recipient id", (unsigned long long)index);
+		return fail(a, "mục sai cấu trúc", "entry %llu: \"r\" is not a recipient id",
+		            (unsigned long long)index);
 	if (step->type != MSGPACK_OBJECT_POSITIVE_INTEGER || step->via.u64 < 1 || step->via.u64 > 3)
-		return fail(a, "mục sai cấu trúc", "entry %llu: \"s\" is not an escalation step 1..3",
+		return fail(a, "mục sai cấu trúc",
+		            "entry %llu: \"s\" is not an escalation step 1..3",
 		            (unsigned long long)index);
 	if (to->type != MSGPACK_OBJECT_ARRAY || to->via.array.size > 256)
-		return fail(a, "mục sai cấu trúc", "entry %llu: \"to\" is not a list of routes", (unsigned long long)index);
+		return fail(a, "mục sai cấu trúc", "entry %llu: \"to\" is not a list of routes",
+		            (unsigned long long)index);
 	struct report *r = report_find(a, id);
 	if (r == NULL)
 		return fail(a, "mục trước khi tiếp nhận",
-		            "entry %llu: escalate for a report not accepted earlier in the log", (unsigned long long)index);
+		            "entry %llu: escalate for a report not accepted earlier in the log",
+		            (unsigned long long)index);
 	if (route_find(a, r, rcpt, -1) == NULL)
 		return fail(a, "người nhận không được định tuyến",
-		            "entry %llu: escalate names %.*s, which the report did not route", (unsigned long long)index,
-		            (int)rcpt->via.str.size, rcpt->via.str.ptr);
+		            "entry %llu: escalate names %.*s, which the report did not route",
+		            (unsigned long long)index, (int)rcpt->via.str.size, rcpt->via.str.ptr);
 	for (uint32_t q = 0; q < to->via.array.size; q++) {
 		const msgpack_object *pair = &to->via.array.ptr[q];
 		if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2 ||
 		    !str_ok(&pair->via.array.ptr[0], FIELD_MAX, false))
-			return fail(a, "mục sai cấu trúc", "entry %llu: route %u is not [recipient, channel]",
+			return fail(a, "mục sai cấu trúc",
+			            "entry %llu: route %u is not [recipient, channel]",
 			            (unsigned long long)index, q);
 		const msgpack_object *name = &pair->via.array.ptr[0];
 		int ch = channel_of(&pair->via.array.ptr[1]);
 		if (ch < 0)
-			return fail(a, "mục sai cấu trúc", "entry %llu: route %u has no valid channel",
+			return fail(a, "mục sai cấu trúc",
+			            "entry %llu: route %u has no valid channel",
 			            (unsigned long long)index, q);
 		if (route_find(a, r, name, ch) != NULL)
 			continue;
@@ -1322,7 +1331,9 @@ static int show_report(struct audit *a, const char *id, struct tlog_tilecache *c
 		else if (strcmp(s->type, "dlr") == 0)
 			snprintf(outcome, sizeof outcome, "báo cáo giao / DLR: %s", s->o);
 		else if (strcmp(s->type, "escalate") == 0)
-			snprintf(outcome, sizeof outcome, "chưa xác nhận, leo thang bước / not acknowledged, escalation step %llu",
+			snprintf(outcome, sizeof outcome,
+			         "chưa xác nhận, leo thang bước / not acknowledged, escalation "
+			         "step %llu",
 			         (unsigned long long)s->n);
 		else
 			snprintf(outcome, sizeof outcome, "đã xác nhận / acknowledged");

@@ -1,5 +1,5 @@
-/* cmd_drill.c: `incident drill` runs a drill scenario through the real path; `incident drill-report`
- * measures each recipient's time to receive and to acknowledge, per channel. */
+/* cmd_drill.c: `incident drill` runs a drill scenario through the real path; `incident
+ * drill-report` measures each recipient's time to receive and to acknowledge, per channel. */
 #include "client.h"
 #include "httpc.h"
 #include "outbox.h"
@@ -21,15 +21,20 @@
 static const char DRILL_USAGE[] =
     "Cách dùng / usage: incident drill --scenario TỆP [TÙY CHỌN]\n"
     "\n"
-    "Chạy một kịch bản diễn tập: gửi lần lượt các báo cáo của kịch bản qua đúng đường thật, đánh dấu\n"
+    "Chạy một kịch bản diễn tập: gửi lần lượt các báo cáo của kịch bản qua đúng đường thật, đánh "
+    "dấu\n"
     "DIỄN TẬP, cùng một mã sự cố; chỉ những người tham gia diễn tập nhận được.\n"
-    "Runs a drill scenario: files its reports in sequence through the real path, marked as a drill,\n"
+    "Runs a drill scenario: files its reports in sequence through the real path, marked as a "
+    "drill,\n"
     "under one incident id; only the drill's participants receive them.\n"
     "\n"
-    "Kịch bản / scenario (INI): [scenario] chứa các trường chung (và incident_id), mỗi [step N] một\n"
-    "báo cáo: after = giây chờ trước khi gửi / seconds to wait, kind = ..., và các trường báo cáo.\n"
+    "Kịch bản / scenario (INI): [scenario] chứa các trường chung (và incident_id), mỗi [step N] "
+    "một\n"
+    "báo cáo: after = giây chờ trước khi gửi / seconds to wait, kind = ..., và các trường báo "
+    "cáo.\n"
     "\n" CLIENT_OPTIONS_HELP "  --help             trợ giúp này / this help\n"
-    "\nMã thoát / exit: 0 mọi báo cáo được nhận / all accepted, 1 có báo cáo bị từ chối / one refused,\n"
+    "\nMã thoát / exit: 0 mọi báo cáo được nhận / all accepted, 1 có báo cáo bị từ chối / one "
+    "refused,\n"
     "2 lỗi / error. Sau đó / afterwards: incident drill-report --incident MÃ-SỰ-CỐ\n";
 
 struct scenario {
@@ -86,7 +91,8 @@ static void apply_common(struct report *r, const struct report *common)
 			const char *v = *(char *const *)base;
 			if (v != NULL && *(char **)mine == NULL)
 				report_set(r, f->key, v, err, sizeof err);
-		} else if ((f->type == RF_TIME || f->type == RF_UINT) && *(const uint64_t *)mine == 0) {
+		} else if ((f->type == RF_TIME || f->type == RF_UINT) &&
+		           *(const uint64_t *)mine == 0) {
 			*(uint64_t *)mine = *(const uint64_t *)base;
 		}
 	}
@@ -94,8 +100,10 @@ static void apply_common(struct report *r, const struct report *common)
 
 int drill_main(int argc, char **argv)
 {
-	static const struct option opts[] = {CLIENT_LONG_OPTIONS, {"scenario", required_argument, NULL, 's'},
-					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {CLIENT_LONG_OPTIONS,
+	                                     {"scenario", required_argument, NULL, 's'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct client cl;
 	struct scenario *sc = xcalloc(1, sizeof *sc);
 	const char *path = NULL;
@@ -127,7 +135,8 @@ int drill_main(int argc, char **argv)
 	int line = ini_parse(path, on_scenario, sc);
 	if (line != 0 || sc->errors) {
 		if (line != 0)
-			fprintf(stderr, "%s:%d: kịch bản không hợp lệ / invalid scenario\n", path, line > 0 ? line : 0);
+			fprintf(stderr, "%s:%d: kịch bản không hợp lệ / invalid scenario\n", path,
+			        line > 0 ? line : 0);
 		goto out;
 	}
 	if (client_load(&cl, true, err, sizeof err) != 0) {
@@ -164,7 +173,8 @@ int drill_main(int argc, char **argv)
 		fprintf(stderr, "%s: không có [step N] nào / no steps\n", path);
 		goto out;
 	}
-	printf("DIỄN TẬP / DRILL: sự cố / incident %s, %zu báo cáo / reports\n", sc->incident_id, n);
+	printf("DIỄN TẬP / DRILL: sự cố / incident %s, %zu báo cáo / reports\n", sc->incident_id,
+	       n);
 	rc = 0;
 	for (size_t i = 0; i < DRILL_STEPS_MAX; i++) {
 		if (!sc->used[i])
@@ -182,7 +192,8 @@ int drill_main(int argc, char **argv)
 		}
 	}
 	if (rc == 0)
-		printf("Xong / done. Kết quả / results: incident drill-report --incident %s\n", sc->incident_id);
+		printf("Xong / done. Kết quả / results: incident drill-report --incident %s\n",
+		       sc->incident_id);
 out:
 	for (size_t i = 0; i < DRILL_STEPS_MAX; i++)
 		report_clear(&sc->steps[i]);
@@ -213,7 +224,8 @@ static struct json_object *signed_get(struct client *cl, const char *path)
 	if (r.status == 200)
 		j = json_tokener_parse((const char *)r.body);
 	else
-		fprintf(stderr, "%s: HTTP %ld %s\n", path, r.status, r.status ? (const char *)r.body : r.error);
+		fprintf(stderr, "%s: HTTP %ld %s\n", path, r.status,
+		        r.status ? (const char *)r.body : r.error);
 	http_reply_clear(&r);
 	return j;
 }
@@ -226,8 +238,10 @@ static int cmp_i64(const void *a, const void *b)
 
 int drill_report_main(int argc, char **argv)
 {
-	static const struct option opts[] = {CLIENT_LONG_OPTIONS, {"incident", required_argument, NULL, 'i'},
-					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {CLIENT_LONG_OPTIONS,
+	                                     {"incident", required_argument, NULL, 'i'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct client cl;
 	const char *incident = NULL;
 	char err[ERRBUF_MAX];
@@ -251,7 +265,8 @@ int drill_report_main(int argc, char **argv)
 		}
 	}
 	if (incident == NULL || optind != argc || strlen(incident) > 64 ||
-	    strspn(incident, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(incident)) {
+	    strspn(incident, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+	        strlen(incident)) {
 		fputs(REPORT_USAGE, stderr);
 		goto out;
 	}
@@ -267,9 +282,10 @@ int drill_report_main(int argc, char **argv)
 		goto out;
 	}
 	bool drill = json_object_object_get_ex(timeline, "drill", &v) && json_object_get_boolean(v);
-	printf("%s sự cố / incident %s\n", drill ? "DIỄN TẬP / DRILL:" : "(không phải diễn tập / not a drill)", incident);
-	printf("  %-34s %-18s %-8s %14s %16s\n", "báo cáo / report", "người nhận / rcpt", "kênh", "nhận / receive",
-	       "xác nhận / ack");
+	printf("%s sự cố / incident %s\n",
+	       drill ? "DIỄN TẬP / DRILL:" : "(không phải diễn tập / not a drill)", incident);
+	printf("  %-34s %-18s %-8s %14s %16s\n", "báo cáo / report", "người nhận / rcpt", "kênh",
+	       "nhận / receive", "xác nhận / ack");
 	int64_t *recv[3], *acks[3];
 	size_t nrecv[3] = {0}, nack[3] = {0}, missing_ack[3] = {0};
 	static const char *const chans[3] = {"email", "sms", "webhook"};
@@ -280,8 +296,12 @@ int drill_report_main(int argc, char **argv)
 	json_object_object_get_ex(timeline, "reports", &reports);
 	for (size_t i = 0; reports && i < json_object_array_length(reports); i++) {
 		struct json_object *rep = json_object_array_get_idx(reports, i), *w, *list;
-		const char *rid = json_object_object_get_ex(rep, "report_id", &w) ? json_object_get_string(w) : "";
-		int64_t received = json_object_object_get_ex(rep, "received_ms", &w) ? json_object_get_int64(w) : 0;
+		const char *rid = json_object_object_get_ex(rep, "report_id", &w)
+		                      ? json_object_get_string(w)
+		                      : "";
+		int64_t received = json_object_object_get_ex(rep, "received_ms", &w)
+		                       ? json_object_get_int64(w)
+		                       : 0;
 		char *rp = xasprintf("/v1/reports/%s", rid);
 		struct json_object *st = signed_get(&cl, rp);
 		free(rp);
@@ -291,34 +311,44 @@ int drill_report_main(int argc, char **argv)
 		}
 		for (size_t j = 0; j < json_object_array_length(list); j++) {
 			struct json_object *job = json_object_array_get_idx(list, j), *h, *x;
-			const char *ch = json_object_object_get_ex(job, "channel", &x) ? json_object_get_string(x) : "";
+			const char *ch = json_object_object_get_ex(job, "channel", &x)
+			                     ? json_object_get_string(x)
+			                     : "";
 			int k = !strcmp(ch, "email") ? 0 : !strcmp(ch, "sms") ? 1 : 2;
 			int64_t delivered = 0;
 			if (json_object_object_get_ex(job, "history", &h))
 				for (size_t q = 0; q < json_object_array_length(h); q++) {
 					struct json_object *e = json_object_array_get_idx(h, q), *y;
-					if (json_object_object_get_ex(e, "outcome", &y) && !strcmp(json_object_get_string(y), "delivered")) {
+					if (json_object_object_get_ex(e, "outcome", &y) &&
+					    !strcmp(json_object_get_string(y), "delivered")) {
 						json_object_object_get_ex(e, "at_ms", &y);
 						delivered = json_object_get_int64(y);
 						break;
 					}
 				}
-			int64_t acked = json_object_object_get_ex(job, "acked_ms", &x) ? json_object_get_int64(x) : 0;
+			int64_t acked = json_object_object_get_ex(job, "acked_ms", &x)
+			                    ? json_object_get_int64(x)
+			                    : 0;
 			char rbuf[32] = "-", abuf[32] = "-";
 			if (delivered) {
-				snprintf(rbuf, sizeof rbuf, "%.3f s", (double)(delivered - received) / 1000.0);
+				snprintf(rbuf, sizeof rbuf, "%.3f s",
+				         (double)(delivered - received) / 1000.0);
 				if (nrecv[k] < 4096)
 					recv[k][nrecv[k]++] = delivered - received;
 			}
 			if (acked) {
-				snprintf(abuf, sizeof abuf, "%.1f s", (double)(acked - received) / 1000.0);
+				snprintf(abuf, sizeof abuf, "%.1f s",
+				         (double)(acked - received) / 1000.0);
 				if (nack[k] < 4096)
 					acks[k][nack[k]++] = acked - received;
 			} else {
 				missing_ack[k]++;
 			}
 			printf("  %-34s %-18s %-8s %14s %16s\n", rid,
-			       json_object_object_get_ex(job, "recipient", &x) ? json_object_get_string(x) : "", ch, rbuf, abuf);
+			       json_object_object_get_ex(job, "recipient", &x)
+			           ? json_object_get_string(x)
+			           : "",
+			       ch, rbuf, abuf);
 		}
 		json_object_put(st);
 	}
@@ -329,10 +359,12 @@ int drill_report_main(int argc, char **argv)
 			continue;
 		qsort(recv[k], nrecv[k], sizeof(int64_t), cmp_i64);
 		qsort(acks[k], nack[k], sizeof(int64_t), cmp_i64);
-		printf("  %-8s nhận / received %zu: %.3f s, %.3f s;  xác nhận / acknowledged %zu: %s%.1f s; chưa / missing %zu\n",
+		printf("  %-8s nhận / received %zu: %.3f s, %.3f s;  xác nhận / acknowledged %zu: "
+		       "%s%.1f s; chưa / missing %zu\n",
 		       chans[k], nrecv[k], nrecv[k] ? (double)recv[k][nrecv[k] / 2] / 1000.0 : 0.0,
-		       nrecv[k] ? (double)recv[k][nrecv[k] - 1] / 1000.0 : 0.0, nack[k], nack[k] ? "" : "-",
-		       nack[k] ? (double)acks[k][nack[k] / 2] / 1000.0 : 0.0, missing_ack[k]);
+		       nrecv[k] ? (double)recv[k][nrecv[k] - 1] / 1000.0 : 0.0, nack[k],
+		       nack[k] ? "" : "-", nack[k] ? (double)acks[k][nack[k] / 2] / 1000.0 : 0.0,
+		       missing_ack[k]);
 	}
 	for (int k = 0; k < 3; k++) {
 		free(recv[k]);

@@ -20,8 +20,10 @@ static const char USAGE[] =
     "\n"
     "  --out TIỀN-TỐ     đường dẫn không có đuôi / path without extension\n"
     "  --comment CHỮ     ghi chú trong tệp khóa công khai / comment in the public key file\n"
-    "  --no-passphrase   không bảo vệ bằng mật khẩu / no passphrase (mặc định khi không có terminal\n"
-    "                    và không có TBSC_PASSPHRASE / default without a terminal and TBSC_PASSPHRASE)\n"
+    "  --no-passphrase   không bảo vệ bằng mật khẩu / no passphrase (mặc định khi không có "
+    "terminal\n"
+    "                    và không có TBSC_PASSPHRASE / default without a terminal and "
+    "TBSC_PASSPHRASE)\n"
     "  --force           ghi đè khóa cũ / overwrite existing keys\n"
     "  --help            trợ giúp này / this help\n"
     "\n"
@@ -30,30 +32,44 @@ static const char USAGE[] =
 
 int keygen_main(int argc, char **argv)
 {
-	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-					     {"comment", required_argument, NULL, 'c'},
-					     {"no-passphrase", no_argument, NULL, 'n'},
-					     {"force", no_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},     {"comment", required_argument, NULL, 'c'},
+	    {"no-passphrase", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	const char *out = NULL, *comment = NULL;
 	bool no_pass = false, force = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "o:c:nfh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'c': comment = optarg; break;
-		case 'n': no_pass = true; break;
-		case 'f': force = true; break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		default: fputs(USAGE, stderr); return 2;
+		case 'o':
+			out = optarg;
+			break;
+		case 'c':
+			comment = optarg;
+			break;
+		case 'n':
+			no_pass = true;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			fputs(USAGE, stdout);
+			return 0;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
 		}
 	}
 	if (out == NULL || optind != argc) {
 		fputs(USAGE, stderr);
 		return 2;
 	}
-	char *pass = no_pass ? NULL : client_passphrase("Mật khẩu mới (để trống: không dùng) / new passphrase (empty: none)", true);
+	char *pass =
+	    no_pass
+	        ? NULL
+	        : client_passphrase(
+	              "Mật khẩu mới (để trống: không dùng) / new passphrase (empty: none)", true);
 	struct keypair *kp = keypair_generate();
 	char *sec = xasprintf("%s.sec", out), *pub = xasprintf("%s.pub", out);
 	char err[ERRBUF_MAX], kid[2 * KEY_ID_BYTES + 1];
@@ -65,8 +81,9 @@ int keygen_main(int argc, char **argv)
 	}
 	hex_encode(kid, kp->kid, KEY_ID_BYTES);
 	char *line = keyfile_public_line(kp->pk);
-	printf("Mã khóa / key id: %s\nKhóa bí mật / secret key: %s%s\nKhóa công khai / public key: %s\n%s\n", kid, sec,
-	       pass ? " (có mật khẩu / passphrase-protected)" : "", pub, line);
+	printf("Mã khóa / key id: %s\nKhóa bí mật / secret key: %s%s\nKhóa công khai / public key: "
+	       "%s\n%s\n",
+	       kid, sec, pass ? " (có mật khẩu / passphrase-protected)" : "", pub, line);
 	free(line);
 	rc = 0;
 out:

@@ -1,4 +1,5 @@
-/* cmd_report.c: `incident report`: build a report (options, file or questions), sign, seal, send. */
+/* cmd_report.c: `incident report`: build a report (options, file or questions), sign, seal, send.
+ */
 #include "client.h"
 #include "outbox.h"
 #include "report.h"
@@ -14,37 +15,44 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Cách dùng / usage: incident report [TÙY CHỌN] [--TRƯỜNG GIÁ-TRỊ ...]\n"
-		"       incident report --flush\n"
-		"\n"
-		"Lập báo cáo sự cố, ký bằng khóa của đơn vị, niêm phong cho relay và gửi đi; in biên nhận.\n"
-		"Files an incident report: signs it with the agency key, seals it to the relay, sends it and\n"
-		"prints the signed receipt. Khi relay không liên lạc được, báo cáo nằm chờ trong hàng chờ và\n"
-		"được gửi lại bằng --flush hoặc lần chạy sau / when the relay is unreachable the report waits in\n"
-		"the outbox and is retried by --flush or the next run.\n"
-		"\n"
-		"  --kind LOẠI        notification | initial | update | response_plan | support_request | closing\n"
-		"  --drill            đánh dấu diễn tập / mark as a drill (DIỄN TẬP)\n"
-		"  --file TỆP         đọc các trường \"khóa = giá trị\" từ tệp / read \"key = value\" fields\n"
-		"  --flush            chỉ gửi lại hàng chờ / only retry the outbox\n"
-		"  --no-input         không hỏi khi thiếu trường / never ask for missing fields\n"
-		CLIENT_OPTIONS_HELP
-		"  --help             trợ giúp này / this help\n"
-		"\nCác trường / fields (--tên-trường GIÁ-TRỊ; thời gian YYYY-MM-DD HH:MM giờ Việt Nam hoặc Unix):\n");
+	fprintf(f, "Cách dùng / usage: incident report [TÙY CHỌN] [--TRƯỜNG GIÁ-TRỊ ...]\n"
+	           "       incident report --flush\n"
+	           "\n"
+	           "Lập báo cáo sự cố, ký bằng khóa của đơn vị, niêm phong cho relay và gửi đi; in "
+	           "biên nhận.\n"
+	           "Files an incident report: signs it with the agency key, seals it to the relay, "
+	           "sends it and\n"
+	           "prints the signed receipt. Khi relay không liên lạc được, báo cáo nằm chờ "
+	           "trong hàng chờ và\n"
+	           "được gửi lại bằng --flush hoặc lần chạy sau / when the relay is unreachable "
+	           "the report waits in\n"
+	           "the outbox and is retried by --flush or the next run.\n"
+	           "\n"
+	           "  --kind LOẠI        notification | initial | update | response_plan | "
+	           "support_request | closing\n"
+	           "  --drill            đánh dấu diễn tập / mark as a drill (DIỄN TẬP)\n"
+	           "  --file TỆP         đọc các trường \"khóa = giá trị\" từ tệp / read \"key = "
+	           "value\" fields\n"
+	           "  --flush            chỉ gửi lại hàng chờ / only retry the outbox\n"
+	           "  --no-input         không hỏi khi thiếu trường / never ask for missing "
+	           "fields\n" CLIENT_OPTIONS_HELP "  --help             trợ giúp này / this help\n"
+	           "\nCác trường / fields (--tên-trường GIÁ-TRỊ; thời gian YYYY-MM-DD HH:MM giờ "
+	           "Việt Nam hoặc Unix):\n");
 	for (size_t i = 0; i < report_field_count; i++) {
 		char name[64];
 		snprintf(name, sizeof name, "%s", report_fields[i].key);
 		for (char *p = name; *p; p++)
 			if (*p == '_')
 				*p = '-';
-		fprintf(f, "  --%-20s %s / %s\n", name, report_fields[i].label_vi, report_fields[i].label_en);
+		fprintf(f, "  --%-20s %s / %s\n", name, report_fields[i].label_vi,
+		        report_fields[i].label_en);
 	}
 	fprintf(f, "\nLoại sự cố / categories:");
 	for (const char *const *c = report_categories; *c; c++)
 		fprintf(f, " %s", *c);
-	fprintf(f, "\nMã thoát / exit: 0 đã nhận / accepted, 1 bị từ chối / refused, 2 lỗi hoặc đang chờ gửi lại /\n"
-		   "error or waiting in the outbox\n");
+	fprintf(f, "\nMã thoát / exit: 0 đã nhận / accepted, 1 bị từ chối / refused, 2 lỗi hoặc "
+	           "đang chờ gửi lại /\n"
+	           "error or waiting in the outbox\n");
 }
 
 static int load_file(struct report *r, const char *path)
@@ -66,7 +74,9 @@ static int load_file(struct report *r, const char *path)
 			continue;
 		char *eq = strchr(p, '=');
 		if (eq == NULL) {
-			fprintf(stderr, "%s:%d: cần \"khóa = giá trị\" / expected \"key = value\"\n", path, lineno);
+			fprintf(stderr,
+			        "%s:%d: cần \"khóa = giá trị\" / expected \"key = value\"\n", path,
+			        lineno);
 			rc = -1;
 			continue;
 		}
@@ -102,10 +112,14 @@ static bool field_missing(const struct report *r, const struct report_field *f)
 	const char *base = (const char *)r + f->offset;
 	switch (f->type) {
 	case RF_TIME:
-	case RF_UINT: return *(const uint64_t *)base == 0;
-	case RF_LIST: return ((const struct strlist *)base)->count == 0;
-	case RF_BOOL: return false;
-	default: return *(char *const *)base == NULL || **(char *const *)base == '\0';
+	case RF_UINT:
+		return *(const uint64_t *)base == 0;
+	case RF_LIST:
+		return ((const struct strlist *)base)->count == 0;
+	case RF_BOOL:
+		return false;
+	default:
+		return *(char *const *)base == NULL || **(char *const *)base == '\0';
 	}
 }
 
@@ -114,7 +128,7 @@ static int ask_missing(struct report *r)
 {
 	char line[REPORT_TEXT_MAX], err[ERRBUF_MAX];
 	fprintf(stderr, "Điền các thông tin bắt buộc / fill in the mandatory fields (%s):\n",
-		report_kind_labels_vi[r->kind]);
+	        report_kind_labels_vi[r->kind]);
 	for (size_t i = 0; i < report_field_count; i++) {
 		const struct report_field *f = &report_fields[i];
 		if (!(f->required_mask & (1u << r->kind)) || !field_missing(r, f))
@@ -156,14 +170,15 @@ static char *new_incident_id(void)
 	return xasprintf("SC-%s-%s", day, hex);
 }
 
-int report_file(struct client *cl, const struct report *r, bool relay_down, char id_out[REPORT_ID_CHARS + 1])
+int report_file(struct client *cl, const struct report *r, bool relay_down,
+                char id_out[REPORT_ID_CHARS + 1])
 {
 	char err[ERRBUF_MAX];
 	uint8_t *bytes = NULL, *env = NULL;
 	size_t len = 0, env_len = 0;
 	if (report_encode(r, &bytes, &len, err, sizeof err) != 0 ||
-	    envelope_create(cl->kp, cl->agency, cl->relay_xpk, bytes, len, (uint64_t)now_s(), &env, &env_len, err,
-			    sizeof err) != 0) {
+	    envelope_create(cl->kp, cl->agency, cl->relay_xpk, bytes, len, (uint64_t)now_s(), &env,
+	                    &env_len, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
 		free(bytes);
 		return 2;
@@ -188,7 +203,8 @@ int report_file(struct client *cl, const struct report *r, bool relay_down, char
 	printf("Mã báo cáo / report id: %s (sự cố / incident %s)%s\n", id, r->incident_id,
 	       r->drill ? " [DIỄN TẬP / drill]" : "");
 	if (relay_down) {
-		printf("Relay chưa liên lạc được; báo cáo đã lưu trong hàng chờ %s / relay unreachable; the report is kept in the outbox.\n"
+		printf("Relay chưa liên lạc được; báo cáo đã lưu trong hàng chờ %s / relay "
+		       "unreachable; the report is kept in the outbox.\n"
 		       "Gửi lại / retry: incident report --flush\n",
 		       cl->outbox);
 		return 2;
@@ -201,7 +217,8 @@ int report_file(struct client *cl, const struct report *r, bool relay_down, char
 		receipt_print(&receipt);
 		return 0;
 	case SUBMIT_REJECTED:
-		fprintf(stderr, "Relay từ chối báo cáo / the relay refused the report: %s\n", reason);
+		fprintf(stderr, "Relay từ chối báo cáo / the relay refused the report: %s\n",
+		        reason);
 		return 1;
 	case SUBMIT_LATER:
 	default:
@@ -219,10 +236,13 @@ int report_main(int argc, char **argv)
 	struct option *opts = xcalloc(nopts, sizeof *opts);
 	char **names = xcalloc(report_field_count, sizeof *names);
 	size_t k = 0;
-	struct option fixed[] = {{"kind", required_argument, NULL, 'k'}, {"drill", no_argument, NULL, 'd'},
-				 {"file", required_argument, NULL, 'f'},  {"flush", no_argument, NULL, 'F'},
-				 {"no-input", no_argument, NULL, 'n'},    {"help", no_argument, NULL, 'h'},
-				 CLIENT_LONG_OPTIONS};
+	struct option fixed[] = {{"kind", required_argument, NULL, 'k'},
+	                         {"drill", no_argument, NULL, 'd'},
+	                         {"file", required_argument, NULL, 'f'},
+	                         {"flush", no_argument, NULL, 'F'},
+	                         {"no-input", no_argument, NULL, 'n'},
+	                         {"help", no_argument, NULL, 'h'},
+	                         CLIENT_LONG_OPTIONS};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		opts[k++] = fixed[i];
 	for (size_t i = 0; i < report_field_count; i++) {
@@ -243,7 +263,8 @@ int report_main(int argc, char **argv)
 	r.kind = REPORT_NOTIFICATION;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c >= 0x200) {
-			if (report_set(&r, report_fields[c - 0x200].key, optarg, err, sizeof err) != 0) {
+			if (report_set(&r, report_fields[c - 0x200].key, optarg, err, sizeof err) !=
+			    0) {
 				fprintf(stderr, "%s\n", err);
 				goto out;
 			}
@@ -261,15 +282,26 @@ int report_main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'd': r.drill = true; break;
+		case 'd':
+			r.drill = true;
+			break;
 		case 'f':
 			if (load_file(&r, optarg) != 0)
 				goto out;
 			break;
-		case 'F': flush_only = true; break;
-		case 'n': no_input = true; break;
-		case 'h': usage(stdout); rc = 0; goto out;
-		default: usage(stderr); goto out;
+		case 'F':
+			flush_only = true;
+			break;
+		case 'n':
+			no_input = true;
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
 		}
 	}
 	if (optind != argc) {
@@ -283,8 +315,9 @@ int report_main(int argc, char **argv)
 	unsigned sent, waiting, rejected;
 	outbox_flush(&cl, &sent, &waiting, &rejected);
 	if (flush_only) {
-		printf("Hàng chờ / outbox: %u đã gửi / sent, %u đang chờ / waiting, %u bị từ chối / refused\n", sent,
-		       waiting, rejected);
+		printf("Hàng chờ / outbox: %u đã gửi / sent, %u đang chờ / waiting, %u bị từ chối "
+		       "/ refused\n",
+		       sent, waiting, rejected);
 		rc = waiting ? 2 : rejected ? 1 : 0;
 		goto out;
 	}

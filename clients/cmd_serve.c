@@ -1,12 +1,12 @@
 /* cmd_serve.c: `incident serve`: a recipient's HTTPS webhook receiver: verify, deduplicate, open,
  * store. */
 #include "client.h"
+#include "httpc.h"
 #include "keyfile.h"
 #include "notify.h"
 #include "recipient.h"
 #include "registry.h"
 #include "subcommands.h"
-#include "httpc.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -44,10 +44,12 @@ static const char USAGE[] =
     "SIGHUP)\n"
     "  --store THƯ-MỤC        nơi lưu báo cáo / where reports are stored\n"
     "  --tolerance GIÂY       độ lệch webhook-timestamp cho phép / timestamp tolerance (300)\n"
-    "  --ack                  tự xác nhận với relay sau khi lưu (cần --relay) / acknowledge to the\n"
+    "  --ack                  tự xác nhận với relay sau khi lưu (cần --relay) / acknowledge to "
+    "the\n"
     "                         relay after storing (needs --relay)\n"
     "  --relay URL            relay nhận xác nhận / relay to acknowledge to\n"
-    "  --agency ID            mã đơn vị của khóa (mặc định: người nhận trong thông báo) / the key's\n"
+    "  --agency ID            mã đơn vị của khóa (mặc định: người nhận trong thông báo) / the "
+    "key's\n"
     "                         registry id (default: the notification's recipient)\n"
     "\n"
     "Trả lời / answers: 200 đã lưu hoặc trùng / stored or duplicate; 400 sai định dạng / "
@@ -68,8 +70,9 @@ struct server {
 	struct registry *reg;
 	const char *store;
 	long long tolerance;
-	const char *ack_relay;  /* relay URL to acknowledge to (--ack), or NULL */
-	const char *ack_agency; /* registry id the key belongs to; NULL: the notification's recipient */
+	const char *ack_relay; /* relay URL to acknowledge to (--ack), or NULL */
+	const char
+	    *ack_agency; /* registry id the key belongs to; NULL: the notification's recipient */
 };
 
 /* Acknowledges a stored notification to the relay, signed with the recipient's key (--ack). */
@@ -91,8 +94,8 @@ static void send_ack(struct server *srv, const struct notification *n)
 	if (r.status == 200 || r.status == 202)
 		log_info("đã xác nhận / acknowledged %s to %s", n->report_id, srv->ack_relay);
 	else
-		log_warn("xác nhận thất bại / acknowledgement failed for %s: HTTP %ld %s", n->report_id, r.status,
-			 r.status ? (const char *)r.body : r.error);
+		log_warn("xác nhận thất bại / acknowledgement failed for %s: HTTP %ld %s",
+		         n->report_id, r.status, r.status ? (const char *)r.body : r.error);
 	http_reply_clear(&r);
 	free(url);
 	free(body);
@@ -495,7 +498,8 @@ int serve_main(int argc, char **argv)
 	srv.ack_relay = ack ? ack_relay : NULL;
 	srv.ack_agency = ack_agency;
 	if (ack && ack_relay == NULL)
-		log_warn("--ack không có --relay: không tự xác nhận / --ack without --relay: not acknowledging");
+		log_warn("--ack không có --relay: không tự xác nhận / --ack without --relay: not "
+		         "acknowledging");
 	if (parse_listen(listen, &sa) != 0) {
 		fprintf(stderr, "--listen: cần ĐỊA-CHỈ-IPv4:CỔNG / expected IPV4-ADDRESS:PORT\n");
 		goto out;

@@ -18,7 +18,8 @@ static const char USAGE[] =
     "Asks the relay where one of this agency's reports stands (the request is signed).\n"
     "Với --incident: toàn bộ diễn biến sự cố (các báo cáo, trạng thái, thời hạn pháp lý).\n"
     "With --incident: the incident's whole timeline (reports, state, legal clocks).\n"
-    "\n" CLIENT_OPTIONS_HELP "  --incident         đối số là mã sự cố / the argument is an incident id\n"
+    "\n" CLIENT_OPTIONS_HELP
+    "  --incident         đối số là mã sự cố / the argument is an incident id\n"
     "  --json             in nguyên JSON / print the raw JSON\n"
     "  --help             trợ giúp này / this help\n"
     "\nMã thoát / exit: 0 có / found, 1 không có / not found or refused, 2 lỗi / error.\n";
@@ -47,9 +48,10 @@ static void print_deliveries(const char *body)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *j = json_object_array_get_idx(list, i), *v, *hist;
 #define S(k) (json_object_object_get_ex(j, k, &v) ? json_object_get_string(v) : "")
-		printf("    %-20s %-8s %-14s lần thử / attempts %s", S("recipient"), S("channel"), S("state"),
-		       S("attempts"));
-		if (strcmp(S("state"), "deferred") == 0 && json_object_object_get_ex(j, "next_ms", &v))
+		printf("    %-20s %-8s %-14s lần thử / attempts %s", S("recipient"), S("channel"),
+		       S("state"), S("attempts"));
+		if (strcmp(S("state"), "deferred") == 0 &&
+		    json_object_object_get_ex(j, "next_ms", &v))
 			print_time(", thử lại lúc / retry at ", json_object_get_int64(v));
 		if (json_object_object_get_ex(j, "escalated_from", &v))
 			printf(", leo thang từ / escalated from %s", json_object_get_string(v));
@@ -58,19 +60,26 @@ static void print_deliveries(const char *body)
 			struct json_object *cv;
 			if (json_object_object_get_ex(j, "created_ms", &cv))
 				created = json_object_get_int64(cv);
-			printf(", đã xác nhận / acknowledged (%s) sau / after %.1f s", S("acked_via"),
-			       (double)(acked - created) / 1000.0);
+			printf(", đã xác nhận / acknowledged (%s) sau / after %.1f s",
+			       S("acked_via"), (double)(acked - created) / 1000.0);
 		} else {
 			printf(", chưa xác nhận / not acknowledged");
 		}
 		printf("\n");
-		if (json_object_object_get_ex(j, "history", &hist) && json_object_is_type(hist, json_type_array)) {
+		if (json_object_object_get_ex(j, "history", &hist) &&
+		    json_object_is_type(hist, json_type_array)) {
 			for (size_t k = 0; k < json_object_array_length(hist); k++) {
 				struct json_object *h = json_object_array_get_idx(hist, k), *w;
-				int64_t at = json_object_object_get_ex(h, "at_ms", &w) ? json_object_get_int64(w) : 0;
+				int64_t at = json_object_object_get_ex(h, "at_ms", &w)
+				                 ? json_object_get_int64(w)
+				                 : 0;
 				print_time("        ", at);
-				const char *outcome = json_object_object_get_ex(h, "outcome", &w) ? json_object_get_string(w) : "";
-				const char *detail = json_object_object_get_ex(h, "detail", &w) ? json_object_get_string(w) : "";
+				const char *outcome = json_object_object_get_ex(h, "outcome", &w)
+				                          ? json_object_get_string(w)
+				                          : "";
+				const char *detail = json_object_object_get_ex(h, "detail", &w)
+				                         ? json_object_get_string(w)
+				                         : "";
 				printf("  %-24s %s\n", outcome, detail);
 			}
 		}
@@ -82,7 +91,9 @@ static void print_deliveries(const char *body)
 /* The incident's timeline: its reports in order, its state and its legal clocks. */
 static int incident_status(struct client *cl, const char *id, bool raw)
 {
-	if (strlen(id) == 0 || strlen(id) > 64 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(id)) {
+	if (strlen(id) == 0 || strlen(id) > 64 ||
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+	        strlen(id)) {
 		fprintf(stderr, "mã sự cố không hợp lệ / invalid incident id\n");
 		return 2;
 	}
@@ -107,34 +118,51 @@ static int incident_status(struct client *cl, const char *id, bool raw)
 		rc = 0;
 	} else {
 		struct json_object *root = json_tokener_parse((const char *)r.body), *v, *list;
-		static const char *const states[][2] = {{"open", "đang mở / open"}, {"responding", "đang ứng cứu / responding"},
-							{"closed", "đã kết thúc / closed"}};
-		const char *state = json_object_object_get_ex(root, "state", &v) ? json_object_get_string(v) : "?";
+		static const char *const states[][2] = {{"open", "đang mở / open"},
+		                                        {"responding", "đang ứng cứu / responding"},
+		                                        {"closed", "đã kết thúc / closed"}};
+		const char *state =
+		    json_object_object_get_ex(root, "state", &v) ? json_object_get_string(v) : "?";
 		for (size_t i = 0; i < 3; i++)
 			if (!strcmp(state, states[i][0]))
 				state = states[i][1];
 		printf("Sự cố / incident %s: %s%s\n", id, state,
-		       json_object_object_get_ex(root, "drill", &v) && json_object_get_boolean(v) ? " (DIỄN TẬP / drill)" : "");
+		       json_object_object_get_ex(root, "drill", &v) && json_object_get_boolean(v)
+		           ? " (DIỄN TẬP / drill)"
+		           : "");
 		printf("  Các báo cáo / reports:\n");
 		if (json_object_object_get_ex(root, "reports", &list))
 			for (size_t i = 0; i < json_object_array_length(list); i++) {
 				struct json_object *x = json_object_array_get_idx(list, i), *w;
-				print_time("    ", json_object_object_get_ex(x, "received_ms", &w) ? json_object_get_int64(w) : 0);
+				print_time("    ", json_object_object_get_ex(x, "received_ms", &w)
+				                       ? json_object_get_int64(w)
+				                       : 0);
 				printf("  %-16s %s\n",
-				       json_object_object_get_ex(x, "kind", &w) ? json_object_get_string(w) : "",
-				       json_object_object_get_ex(x, "report_id", &w) ? json_object_get_string(w) : "");
+				       json_object_object_get_ex(x, "kind", &w)
+				           ? json_object_get_string(w)
+				           : "",
+				       json_object_object_get_ex(x, "report_id", &w)
+				           ? json_object_get_string(w)
+				           : "");
 			}
 		printf("  Thời hạn pháp lý / legal clocks:\n");
 		if (json_object_object_get_ex(root, "clocks", &list)) {
 			for (size_t i = 0; i < json_object_array_length(list); i++) {
 				struct json_object *x = json_object_array_get_idx(list, i), *w;
-				const char *name = json_object_object_get_ex(x, "clock", &w) ? json_object_get_string(w) : "";
-				printf("    %-44s",
-				       !strcmp(name, "notification")
-					   ? "thông báo trong 5 ngày từ khi phát hiện / notification"
-					   : "Mẫu 04 trong 5 ngày sau ứng phó / closing report");
-				print_time(" hạn / due ", json_object_object_get_ex(x, "due_ms", &w) ? json_object_get_int64(w) : 0);
-				printf("  %s\n", json_object_object_get_ex(x, "state", &w) ? json_object_get_string(w) : "");
+				const char *name = json_object_object_get_ex(x, "clock", &w)
+				                       ? json_object_get_string(w)
+				                       : "";
+				printf(
+				    "    %-44s",
+				    !strcmp(name, "notification")
+				        ? "thông báo trong 5 ngày từ khi phát hiện / notification"
+				        : "Mẫu 04 trong 5 ngày sau ứng phó / closing report");
+				print_time(" hạn / due ", json_object_object_get_ex(x, "due_ms", &w)
+				                              ? json_object_get_int64(w)
+				                              : 0);
+				printf("  %s\n", json_object_object_get_ex(x, "state", &w)
+				                     ? json_object_get_string(w)
+				                     : "");
 			}
 			if (json_object_array_length(list) == 0)
 				printf("    (chưa có / none yet)\n");
@@ -148,9 +176,11 @@ static int incident_status(struct client *cl, const char *id, bool raw)
 
 int status_main(int argc, char **argv)
 {
-	static const struct option opts[] = {CLIENT_LONG_OPTIONS, {"json", no_argument, NULL, 'j'},
-					     {"incident", no_argument, NULL, 'i'},
-					     {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {CLIENT_LONG_OPTIONS,
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"incident", no_argument, NULL, 'i'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	struct client cl;
 	bool raw = false, incident = false;
 	int c, rc = 2;
@@ -189,7 +219,8 @@ int status_main(int argc, char **argv)
 		goto out;
 	}
 	if (strlen(id) != REPORT_ID_CHARS || strspn(id, "0123456789abcdef") != REPORT_ID_CHARS) {
-		fprintf(stderr, "mã báo cáo phải là 32 ký tự hex / a report id is 32 hex characters\n");
+		fprintf(stderr,
+		        "mã báo cáo phải là 32 ký tự hex / a report id is 32 hex characters\n");
 		goto out;
 	}
 	char *path = xasprintf("/v1/reports/%s", id);
@@ -212,10 +243,14 @@ int status_main(int argc, char **argv)
 		rc = 0;
 	} else {
 		static const char *const fields[][2] = {
-		    {"report_id", "Mã báo cáo / report id"},   {"incident_id", "Mã sự cố / incident id"},
-		    {"kind", "Loại báo cáo / kind"},           {"category", "Loại sự cố / category"},
-		    {"severity", "Mức độ / severity"},         {"drill", "Diễn tập / drill"},
-		    {"state", "Tình trạng / state"},           {"log_index", "Vị trí nhật ký / log index"}};
+		    {"report_id", "Mã báo cáo / report id"},
+		    {"incident_id", "Mã sự cố / incident id"},
+		    {"kind", "Loại báo cáo / kind"},
+		    {"category", "Loại sự cố / category"},
+		    {"severity", "Mức độ / severity"},
+		    {"drill", "Diễn tập / drill"},
+		    {"state", "Tình trạng / state"},
+		    {"log_index", "Vị trí nhật ký / log index"}};
 		for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 			char *v = json_member((const char *)r.body, fields[i][0]);
 			printf("  %-32s %s\n", fields[i][1], v ? v : "-");

@@ -1,20 +1,20 @@
 /* cmd_verify.c: `incident verify`: is this notification (file, email, webhook, SMS) really from the
  * relay? */
 #include "client.h"
+#include "httpc.h"
 #include "keyfile.h"
 #include "notify.h"
 #include "recipient.h"
 #include "registry.h"
 #include "subcommands.h"
-#include "httpc.h"
 #include "util.h"
 
-#include <getopt.h>
 #include <errno.h>
-#include <unistd.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char USAGE[] =
     "Cách dùng / usage: incident verify --relay-key TỆP [--registry TỆP] NGUỒN\n"
@@ -35,7 +35,8 @@ static const char USAGE[] =
     "code\n"
     "  --sms \"VĂN BẢN\" --fetch --relay URL --agency ID --key TỆP\n"
     "                         lấy thông báo kênh sms từ relay (yêu cầu có chữ ký) rồi kiểm tra /\n"
-    "                         fetch the sms notification from the relay (signed request), then check\n"
+    "                         fetch the sms notification from the relay (signed request), then "
+    "check\n"
     "\n"
     "  --relay-key TỆP        khóa công khai của relay / relay public key (TBSC_RELAY_KEY)\n"
     "  --registry TỆP         sổ đăng ký: đơn vị báo cáo có đăng ký không / is the agency "
@@ -52,12 +53,13 @@ static const char USAGE[] =
  * The SMS names its report by the first 8 characters after "BC" (vi) or "report" (en); the relay
  * gives the recipient the notification it sent by SMS (a signed request), kept in a temp file.
  */
-static int fetch_sms_notification(const char *sms, const char *relay, const char *agency, const char *key_path,
-				  char *path, size_t pathlen)
+static int fetch_sms_notification(const char *sms, const char *relay, const char *agency,
+                                  const char *key_path, char *path, size_t pathlen)
 {
 	char prefix[9] = "";
 	for (const char *p = sms; *p; p++) {
-		if ((p == sms || p[-1] == ' ') && (strncmp(p, "BC ", 3) == 0 || strncmp(p, "report ", 7) == 0)) {
+		if ((p == sms || p[-1] == ' ') &&
+		    (strncmp(p, "BC ", 3) == 0 || strncmp(p, "report ", 7) == 0)) {
 			const char *h = strchr(p, ' ') + 1;
 			if (strspn(h, "0123456789abcdef") >= 8) {
 				memcpy(prefix, h, 8);
@@ -66,11 +68,14 @@ static int fetch_sms_notification(const char *sms, const char *relay, const char
 		}
 	}
 	if (prefix[0] == '\0') {
-		fprintf(stderr, "tin nhắn không có mã báo cáo (BC xxxxxxxx) / the SMS names no report (report xxxxxxxx)\n");
+		fprintf(stderr, "tin nhắn không có mã báo cáo (BC xxxxxxxx) / the SMS names no "
+		                "report (report xxxxxxxx)\n");
 		return 2;
 	}
 	char err[ERRBUF_MAX];
-	char *pass = keyfile_is_protected(key_path) ? client_passphrase("Mật khẩu khóa / key passphrase", false) : NULL;
+	char *pass = keyfile_is_protected(key_path)
+	                 ? client_passphrase("Mật khẩu khóa / key passphrase", false)
+	                 : NULL;
 	struct keypair *kp = keyfile_read_secret(key_path, pass, err, sizeof err);
 	free(pass);
 	if (kp == NULL) {
@@ -95,7 +100,8 @@ static int fetch_sms_notification(const char *sms, const char *relay, const char
 		else
 			fprintf(stderr, "%s: %s\n", path, strerror(errno));
 	} else {
-		fprintf(stderr, "relay: HTTP %ld %s\n", r.status, r.status ? (const char *)r.body : r.error);
+		fprintf(stderr, "relay: HTTP %ld %s\n", r.status,
+		        r.status ? (const char *)r.body : r.error);
 		rc = r.status == 404 ? 1 : 2;
 	}
 	http_reply_clear(&r);
@@ -125,7 +131,7 @@ int verify_main(int argc, char **argv)
 	long long max_age = -1;
 	bool fetch = false;
 	const char *fetch_relay = getenv("TBSC_RELAY_URL"), *fetch_agency = getenv("TBSC_AGENCY"),
-		   *fetch_key = getenv("TBSC_KEY");
+	           *fetch_key = getenv("TBSC_KEY");
 	char fetched_path[64] = "";
 	char err[ERRBUF_MAX];
 	int c;
@@ -209,11 +215,14 @@ int verify_main(int argc, char **argv)
 		return 2;
 	}
 	if (fetch) {
-		if (sms == NULL || fetch_relay == NULL || fetch_agency == NULL || fetch_key == NULL) {
-			fprintf(stderr, "--fetch cần --sms, --relay, --agency, --key / --fetch needs --sms, --relay, --agency, --key\n");
+		if (sms == NULL || fetch_relay == NULL || fetch_agency == NULL ||
+		    fetch_key == NULL) {
+			fprintf(stderr, "--fetch cần --sms, --relay, --agency, --key / --fetch "
+			                "needs --sms, --relay, --agency, --key\n");
 			return 2;
 		}
-		int frc = fetch_sms_notification(sms, fetch_relay, fetch_agency, fetch_key, fetched_path, sizeof fetched_path);
+		int frc = fetch_sms_notification(sms, fetch_relay, fetch_agency, fetch_key,
+		                                 fetched_path, sizeof fetched_path);
 		if (frc != 0)
 			return frc;
 		in.notification_path = fetched_path;

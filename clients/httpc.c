@@ -24,7 +24,7 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
 }
 
 int http_request(const char *url, const char *content_type, const uint8_t *body, size_t len,
-		 const char *auth, struct http_reply *reply)
+                 const char *auth, struct http_reply *reply)
 {
 	memset(reply, 0, sizeof *reply);
 	CURL *c = curl_easy_init();

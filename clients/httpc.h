@@ -14,9 +14,10 @@ struct http_reply {
 
 /* POST body to url; GET when body is NULL. auth (may be NULL) is the Authorization value. */
 int http_request(const char *url, const char *content_type, const uint8_t *body, size_t len,
-		 const char *auth, struct http_reply *reply);
+                 const char *auth, struct http_reply *reply);
 void http_reply_clear(struct http_reply *reply);
-/* A top-level member of a relay JSON reply as text (json-c; malloc'd), or NULL when absent or not JSON. */
+/* A top-level member of a relay JSON reply as text (json-c; malloc'd), or NULL when absent or not
+ * JSON. */
 char *json_member(const char *json, const char *name);
 
 #endif

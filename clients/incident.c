@@ -20,19 +20,23 @@ static const struct {
     {"verify", verify_main, "kiểm tra một thông báo nhận được / check a notification received"},
     {"open", open_main, "giải mã và đọc một thông báo / decrypt and read a notification"},
     {"ack", ack_main, "xác nhận đã nhận thông báo / acknowledge a notification"},
-    {"serve", serve_main, "nhận thông báo qua HTTPS webhook / receive notifications by HTTPS webhook"},
-    {"summary", summary_main, "báo cáo tổng hợp Mẫu 05 (6 tháng / năm) / the Mẫu 05 periodic summary"},
+    {"serve", serve_main,
+     "nhận thông báo qua HTTPS webhook / receive notifications by HTTPS webhook"},
+    {"summary", summary_main,
+     "báo cáo tổng hợp Mẫu 05 (6 tháng / năm) / the Mẫu 05 periodic summary"},
     {"audit", audit_main, "kiểm tra nhật ký minh bạch / verify the transparency log"},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Cách dùng / usage: incident LỆNH [TÙY CHỌN]   (incident LỆNH --help)\n\n"
-		   "Công cụ báo cáo sự cố an toàn thông tin mạng / incident reporting tool.\n\n");
+	           "Công cụ báo cáo sự cố an toàn thông tin mạng / incident reporting tool.\n\n");
 	for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\nMã thoát / exit codes: 0 thành công / success, 1 bị từ chối hoặc kiểm tra không đạt /\n"
-		   "refused or verification failed, 2 lỗi sử dụng hoặc hệ thống / usage or system error.\n");
+	fprintf(f, "\nMã thoát / exit codes: 0 thành công / success, 1 bị từ chối hoặc kiểm tra "
+	           "không đạt /\n"
+	           "refused or verification failed, 2 lỗi sử dụng hoặc hệ thống / usage or system "
+	           "error.\n");
 }
 
 int main(int argc, char **argv)

@@ -1,4 +1,5 @@
-/* outbox.c: durable client-side queue; submit, verify the receipt, rewrap when the clock was off. */
+/* outbox.c: durable client-side queue; submit, verify the receipt, rewrap when the clock was off.
+ */
 #include "outbox.h"
 
 #include "httpc.h"
@@ -26,13 +27,15 @@ static int ensure_dir(const char *dir, char *err, size_t errlen)
 		mkdir(copy, 0700);
 		*p = '/';
 	}
-	int rc = mkdir(copy, 0700) == 0 || errno == EEXIST ? 0 : seterr(err, errlen, "%s: %s", dir, strerror(errno));
+	int rc = mkdir(copy, 0700) == 0 || errno == EEXIST
+	             ? 0
+	             : seterr(err, errlen, "%s: %s", dir, strerror(errno));
 	free(copy);
 	return rc;
 }
 
 int outbox_put(const char *dir, const char *report_id, const uint8_t *envelope, size_t env_len,
-	       const uint8_t *report, size_t report_len, char *err, size_t errlen)
+               const uint8_t *report, size_t report_len, char *err, size_t errlen)
 {
 	if (ensure_dir(dir, err, errlen) != 0)
 		return -1;
@@ -48,7 +51,7 @@ int outbox_put(const char *dir, const char *report_id, const uint8_t *envelope, 
 }
 
 static void move_to(const char *dir, const char *sub, const char *id, const char *what_ext,
-		    const void *extra, size_t extra_len)
+                    const void *extra, size_t extra_len)
 {
 	char *d = xasprintf("%s/%s", dir, sub);
 	char err[ERRBUF_MAX];
@@ -98,7 +101,8 @@ static int relay_has(struct client *cl, const char *id, int64_t clock_offset, st
 	char *path = xasprintf("/v1/reports/%s", id);
 	char *url = xasprintf("%s%s", cl->relay_url, path);
 	/* Signed on the relay's clock: ours is the reason we are asking. */
-	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)(now_s() + clock_offset));
+	char *auth =
+	    request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)(now_s() + clock_offset));
 	struct http_reply r;
 	int found = -1;
 	http_request(url, NULL, NULL, 0, auth, &r);
@@ -121,9 +125,9 @@ static int relay_has(struct client *cl, const char *id, int64_t clock_offset, st
 	return found;
 }
 
-static enum submit_result post_once(struct client *cl, const uint8_t *env, size_t env_len, const char *id,
-				    struct receipt *rc, char *code, size_t codelen, int64_t *relay_time,
-				    char *reason, size_t reasonlen)
+static enum submit_result post_once(struct client *cl, const uint8_t *env, size_t env_len,
+                                    const char *id, struct receipt *rc, char *code, size_t codelen,
+                                    int64_t *relay_time, char *reason, size_t reasonlen)
 {
 	char *url = xasprintf("%s/v1/reports", cl->relay_url);
 	struct http_reply r;
@@ -134,18 +138,22 @@ static enum submit_result post_once(struct client *cl, const uint8_t *env, size_
 	free(url);
 	if (r.status == 200 || r.status == 202) {
 		if (receipt_decode(r.body, r.len, rc, err, sizeof err) != 0) {
-			snprintf(reason, reasonlen, "biên nhận không đọc được / unreadable receipt: %s", err);
-			res = SUBMIT_LATER;
-		} else if (receipt_verify(rc, cl->relay_pk) != 0 || strcmp(rc->report_id, id) != 0) {
 			snprintf(reason, reasonlen,
-				 "chữ ký biên nhận không hợp lệ hoặc sai báo cáo / receipt signature invalid or for another report");
+			         "biên nhận không đọc được / unreadable receipt: %s", err);
+			res = SUBMIT_LATER;
+		} else if (receipt_verify(rc, cl->relay_pk) != 0 ||
+		           strcmp(rc->report_id, id) != 0) {
+			snprintf(reason, reasonlen,
+			         "chữ ký biên nhận không hợp lệ hoặc sai báo cáo / receipt "
+			         "signature invalid or for another report");
 			res = SUBMIT_LATER;
 		} else {
 			res = SUBMIT_ACCEPTED;
 		}
 	} else if (r.status == 0 || r.status >= 500 || r.status == 429 || r.status == 408) {
-		snprintf(reason, reasonlen, "relay chưa nhận, sẽ gửi lại / relay did not take it, will retry: %s",
-			 r.status == 0 ? r.error : (const char *)r.body);
+		snprintf(reason, reasonlen,
+		         "relay chưa nhận, sẽ gửi lại / relay did not take it, will retry: %s",
+		         r.status == 0 ? r.error : (const char *)r.body);
 		res = SUBMIT_LATER;
 	} else {
 		char *c = json_member((const char *)r.body, "error");
@@ -153,7 +161,8 @@ static enum submit_result post_once(struct client *cl, const uint8_t *env, size_
 		char *t = json_member((const char *)r.body, "relay_time");
 		snprintf(code, codelen, "%s", c ? c : "");
 		*relay_time = t ? strtoll(t, NULL, 10) : 0;
-		snprintf(reason, reasonlen, "HTTP %ld %s: %s", r.status, c ? c : "", why ? why : (const char *)r.body);
+		snprintf(reason, reasonlen, "HTTP %ld %s: %s", r.status, c ? c : "",
+		         why ? why : (const char *)r.body);
 		free(c);
 		free(why);
 		free(t);
@@ -163,8 +172,8 @@ static enum submit_result post_once(struct client *cl, const uint8_t *env, size_
 	return res;
 }
 
-enum submit_result outbox_send(struct client *cl, const char *report_id, struct receipt *rc, char *final_id,
-			       char *reason, size_t reasonlen)
+enum submit_result outbox_send(struct client *cl, const char *report_id, struct receipt *rc,
+                               char *final_id, char *reason, size_t reasonlen)
 {
 	char *ep = xasprintf("%s/%s.env", cl->outbox, report_id);
 	char *rp = xasprintf("%s/%s.report", cl->outbox, report_id);
@@ -179,20 +188,25 @@ enum submit_result outbox_send(struct client *cl, const char *report_id, struct 
 		goto out;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
-		res = post_once(cl, env, env_len, id, rc, code, sizeof code, &relay_time, reason, reasonlen);
+		res = post_once(cl, env, env_len, id, rc, code, sizeof code, &relay_time, reason,
+		                reasonlen);
 		if (res == SUBMIT_REJECTED && strcmp(code, "future") == 0) {
-			/* The unit's clock is ahead. This envelope becomes acceptable once the clocks meet, so
-			 * wrapping the report again could make a second report: it waits, and we say why. */
+			/* The unit's clock is ahead. This envelope becomes acceptable once the
+			 * clocks meet, so wrapping the report again could make a second report: it
+			 * waits, and we say why. */
 			snprintf(reason + strlen(reason), reasonlen - strlen(reason),
-				 "; đồng hồ máy đi nhanh %lld giây: hãy chỉnh giờ rồi gửi lại / this computer's clock is %lld s ahead: fix it and flush again",
-				 (long long)(now_s() - relay_time), (long long)(now_s() - relay_time));
+			         "; đồng hồ máy đi nhanh %lld giây: hãy chỉnh giờ rồi gửi lại / "
+			         "this computer's clock is %lld s ahead: fix it and flush again",
+			         (long long)(now_s() - relay_time),
+			         (long long)(now_s() - relay_time));
 			res = SUBMIT_LATER;
 			break;
 		}
 		if (res != SUBMIT_REJECTED || strcmp(code, "stale") != 0 || attempt == 1)
 			break;
-		/* The unit's clock is behind. The relay refuses this envelope for ever, so unless it was
-		 * stored before (a lost reply), a new envelope is safe and cannot make a second report. */
+		/* The unit's clock is behind. The relay refuses this envelope for ever, so unless
+		 * it was stored before (a lost reply), a new envelope is safe and cannot make a
+		 * second report. */
 		int has = relay_has(cl, id, relay_time - now_s(), rc);
 		if (has == 1) {
 			res = SUBMIT_ACCEPTED;
@@ -204,15 +218,17 @@ enum submit_result outbox_send(struct client *cl, const char *report_id, struct 
 		}
 		int64_t offset = relay_time - now_s();
 		fprintf(stderr,
-			"Đồng hồ máy lệch %lld giây so với relay; gói lại báo cáo / clock is %lld s off the relay's; rewrapping\n",
-			(long long)offset, (long long)offset);
+		        "Đồng hồ máy lệch %lld giây so với relay; gói lại báo cáo / clock is %lld "
+		        "s off the relay's; rewrapping\n",
+		        (long long)offset, (long long)offset);
 		uint8_t *fresh = NULL;
 		size_t fresh_len = 0;
 		char err[ERRBUF_MAX];
 		struct envelope e;
 		uint8_t hash[WIRE_HASH_BYTES];
-		if (envelope_create(cl->kp, cl->agency, cl->relay_xpk, rep, rep_len, (uint64_t)(now_s() + offset), &fresh,
-				    &fresh_len, err, sizeof err) != 0 ||
+		if (envelope_create(cl->kp, cl->agency, cl->relay_xpk, rep, rep_len,
+		                    (uint64_t)(now_s() + offset), &fresh, &fresh_len, err,
+		                    sizeof err) != 0 ||
 		    envelope_decode(fresh, fresh_len, &e, err, sizeof err) != 0) {
 			free(fresh);
 			snprintf(reason, reasonlen, "%s", err);
@@ -222,7 +238,8 @@ enum submit_result outbox_send(struct client *cl, const char *report_id, struct 
 		envelope_clear(&e);
 		char new_id[REPORT_ID_CHARS + 1];
 		report_id_from_hash(hash, new_id);
-		if (outbox_put(cl->outbox, new_id, fresh, fresh_len, rep, rep_len, err, sizeof err) != 0) {
+		if (outbox_put(cl->outbox, new_id, fresh, fresh_len, rep, rep_len, err,
+		               sizeof err) != 0) {
 			free(fresh);
 			snprintf(reason, reasonlen, "%s", err);
 			res = SUBMIT_LATER;
@@ -291,13 +308,15 @@ int outbox_flush(struct client *cl, unsigned *sent, unsigned *waiting, unsigned 
 				(*waiting)++;
 			} else {
 				struct receipt rc;
-				enum submit_result r = outbox_send(cl, id, &rc, final_id, reason, sizeof reason);
+				enum submit_result r =
+				    outbox_send(cl, id, &rc, final_id, reason, sizeof reason);
 				if (r == SUBMIT_ACCEPTED) {
 					(*sent)++;
 					receipt_print(&rc);
 				} else if (r == SUBMIT_REJECTED) {
 					(*rejected)++;
-					fprintf(stderr, "Bị từ chối / rejected %s: %s\n", id, reason);
+					fprintf(stderr, "Bị từ chối / rejected %s: %s\n", id,
+					        reason);
 				} else {
 					(*waiting)++;
 					relay_down = true;

@@ -15,7 +15,7 @@ enum submit_result {
 
 /* Stores the envelope and its signed report bytes under the report id (0600, fsync'd). */
 int outbox_put(const char *dir, const char *report_id, const uint8_t *envelope, size_t env_len,
-	       const uint8_t *report, size_t report_len, char *err, size_t errlen);
+               const uint8_t *report, size_t report_len, char *err, size_t errlen);
 
 /*
  * Sends one outbox entry. A stale envelope whose report the relay never stored is wrapped again
@@ -23,7 +23,7 @@ int outbox_put(const char *dir, const char *report_id, const uint8_t *envelope, 
  * the verified receipt and *final_id the report id it ended under (REPORT_ID_CHARS+1 bytes).
  */
 enum submit_result outbox_send(struct client *cl, const char *report_id, struct receipt *rc,
-			       char *final_id, char *reason, size_t reasonlen);
+                               char *final_id, char *reason, size_t reasonlen);
 
 /* Sends every entry in order; counts what went, what waits and what was refused. */
 int outbox_flush(struct client *cl, unsigned *sent, unsigned *waiting, unsigned *rejected);
@@ -33,7 +33,8 @@ int outbox_flush(struct client *cl, unsigned *sent, unsigned *waiting, unsigned 
  * 0 accepted, 1 refused, 2 waiting in the outbox or error. id_out (may be NULL) gets the report id.
  */
 struct report;
-int report_file(struct client *cl, const struct report *r, bool relay_down, char id_out[REPORT_ID_CHARS + 1]);
+int report_file(struct client *cl, const struct report *r, bool relay_down,
+                char id_out[REPORT_ID_CHARS + 1]);
 
 /* Prints a receipt for people (Vietnamese, then English). */
 void receipt_print(const struct receipt *rc);

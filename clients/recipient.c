@@ -267,7 +267,8 @@ static int mime_part(const char *p, const char *end, unsigned depth, struct mime
 			}
 			q = next;
 		}
-		/* No closing delimiter: the last part runs to the end, as lenient readers take it. */
+		/* No closing delimiter: the last part runs to the end, as lenient readers take it.
+		 */
 		return part != NULL ? mime_part(part, end, depth + 1, f, err, errlen) : 0;
 	}
 	header_param(disp, "filename", name, sizeof name);

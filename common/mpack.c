@@ -42,7 +42,8 @@ static uint64_t be(const uint8_t *p, size_t n)
 	return v;
 }
 
-static int check_value(struct cursor *c, unsigned depth, unsigned max_depth, char *err, size_t errlen)
+static int check_value(struct cursor *c, unsigned depth, unsigned max_depth, char *err,
+                       size_t errlen)
 {
 	const uint8_t *h, *b;
 	if (take(c, 1, &h) != 0)
@@ -65,24 +66,70 @@ static int check_value(struct cursor *c, unsigned depth, unsigned max_depth, cha
 		count = t & 0x0f;
 	} else {
 		switch (t) {
-		case 0xcc: case 0xd0: lenbytes = 1; break;
-		case 0xcd: case 0xd1: lenbytes = 2; break;
-		case 0xce: case 0xd2: lenbytes = 4; break;
-		case 0xcf: case 0xd3: lenbytes = 8; break;
-		case 0xd9: kind = 1; lenbytes = 1; break;
-		case 0xda: kind = 1; lenbytes = 2; break;
-		case 0xdb: kind = 1; lenbytes = 4; break;
-		case 0xc4: kind = 2; lenbytes = 1; break;
-		case 0xc5: kind = 2; lenbytes = 2; break;
-		case 0xc6: kind = 2; lenbytes = 4; break;
-		case 0xdc: kind = 3; lenbytes = 2; break;
-		case 0xdd: kind = 3; lenbytes = 4; break;
-		case 0xde: kind = 4; lenbytes = 2; break;
-		case 0xdf: kind = 4; lenbytes = 4; break;
-		case 0xca: case 0xcb:
-			return seterr(err, errlen, "không chấp nhận số thực / floats are not allowed");
+		case 0xcc:
+		case 0xd0:
+			lenbytes = 1;
+			break;
+		case 0xcd:
+		case 0xd1:
+			lenbytes = 2;
+			break;
+		case 0xce:
+		case 0xd2:
+			lenbytes = 4;
+			break;
+		case 0xcf:
+		case 0xd3:
+			lenbytes = 8;
+			break;
+		case 0xd9:
+			kind = 1;
+			lenbytes = 1;
+			break;
+		case 0xda:
+			kind = 1;
+			lenbytes = 2;
+			break;
+		case 0xdb:
+			kind = 1;
+			lenbytes = 4;
+			break;
+		case 0xc4:
+			kind = 2;
+			lenbytes = 1;
+			break;
+		case 0xc5:
+			kind = 2;
+			lenbytes = 2;
+			break;
+		case 0xc6:
+			kind = 2;
+			lenbytes = 4;
+			break;
+		case 0xdc:
+			kind = 3;
+			lenbytes = 2;
+			break;
+		case 0xdd:
+			kind = 3;
+			lenbytes = 4;
+			break;
+		case 0xde:
+			kind = 4;
+			lenbytes = 2;
+			break;
+		case 0xdf:
+			kind = 4;
+			lenbytes = 4;
+			break;
+		case 0xca:
+		case 0xcb:
+			return seterr(err, errlen,
+			              "không chấp nhận số thực / floats are not allowed");
 		default:
-			return seterr(err, errlen, "kiểu msgpack không được phép (0x%02x) / msgpack type not allowed", t);
+			return seterr(
+			    err, errlen,
+			    "kiểu msgpack không được phép (0x%02x) / msgpack type not allowed", t);
 		}
 		if (take(c, lenbytes, &b) != 0)
 			return seterr(err, errlen, "msgpack bị cắt cụt / truncated msgpack");
@@ -96,21 +143,25 @@ static int check_value(struct cursor *c, unsigned depth, unsigned max_depth, cha
 	if (kind == 1 || kind == 2) {
 		if (len > c->left)
 			return seterr(err, errlen,
-				      "độ dài %llu vượt quá dữ liệu còn lại (%zu byte) / length exceeds the remaining %zu bytes",
-				      (unsigned long long)len, c->left, c->left);
+			              "độ dài %llu vượt quá dữ liệu còn lại (%zu byte) / length "
+			              "exceeds the remaining %zu bytes",
+			              (unsigned long long)len, c->left, c->left);
 		if (take(c, (size_t)len, &b) != 0)
 			return seterr(err, errlen, "msgpack bị cắt cụt / truncated msgpack");
 		if (kind == 1 && !utf8_valid(b, (size_t)len))
-			return seterr(err, errlen, "chuỗi không phải UTF-8 hợp lệ / string is not valid UTF-8");
+			return seterr(err, errlen,
+			              "chuỗi không phải UTF-8 hợp lệ / string is not valid UTF-8");
 		return 0;
 	}
 	if (depth + 1 > max_depth)
-		return seterr(err, errlen, "lồng quá sâu (tối đa %u) / nesting deeper than %u", max_depth, max_depth);
+		return seterr(err, errlen, "lồng quá sâu (tối đa %u) / nesting deeper than %u",
+		              max_depth, max_depth);
 	uint64_t items = kind == 4 ? count * 2 : count;
 	if (items > c->left)
 		return seterr(err, errlen,
-			      "số phần tử %llu vượt quá dữ liệu còn lại / element count exceeds the remaining bytes",
-			      (unsigned long long)count);
+		              "số phần tử %llu vượt quá dữ liệu còn lại / element count exceeds "
+		              "the remaining bytes",
+		              (unsigned long long)count);
 	for (uint64_t i = 0; i < items; i++)
 		if (check_value(c, depth + 1, max_depth, err, errlen) != 0)
 			return -1;
@@ -125,13 +176,15 @@ int mpack_check(const uint8_t *buf, size_t len, unsigned max_depth, char *err, s
 	if (check_value(&c, 0, max_depth, err, errlen) != 0)
 		return -1;
 	if (c.left != 0)
-		return seterr(err, errlen, "còn %zu byte thừa sau đối tượng / %zu trailing bytes after the object",
-			      c.left, c.left);
+		return seterr(
+		    err, errlen,
+		    "còn %zu byte thừa sau đối tượng / %zu trailing bytes after the object", c.left,
+		    c.left);
 	return 0;
 }
 
 int mpack_decode(const uint8_t *buf, size_t len, unsigned max_depth, msgpack_zone *zone,
-		 msgpack_object *out, char *err, size_t errlen)
+                 msgpack_object *out, char *err, size_t errlen)
 {
 	if (mpack_check(buf, len, max_depth, err, errlen) != 0)
 		return -1;
@@ -145,11 +198,12 @@ int mpack_decode(const uint8_t *buf, size_t len, unsigned max_depth, msgpack_zon
 static bool key_is(const msgpack_object *k, const char *s)
 {
 	size_t n = strlen(s);
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, s, n) == 0;
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+	       memcmp(k->via.str.ptr, s, n) == 0;
 }
 
 int mpack_map_check(const msgpack_object *map, const char *const *allowed, const char *what,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	if (map->type != MSGPACK_OBJECT_MAP)
 		return seterr(err, errlen, "%s: phải là map / must be a map", what);
@@ -157,7 +211,8 @@ int mpack_map_check(const msgpack_object *map, const char *const *allowed, const
 	for (uint32_t i = 0; i < m->size; i++) {
 		const msgpack_object *k = &m->ptr[i].key;
 		if (k->type != MSGPACK_OBJECT_STR)
-			return seterr(err, errlen, "%s: khóa phải là chuỗi / keys must be strings", what);
+			return seterr(err, errlen, "%s: khóa phải là chuỗi / keys must be strings",
+			              what);
 		bool known = false;
 		for (const char *const *a = allowed; *a != NULL; a++)
 			if (key_is(k, *a)) {
@@ -165,13 +220,16 @@ int mpack_map_check(const msgpack_object *map, const char *const *allowed, const
 				break;
 			}
 		if (!known)
-			return seterr(err, errlen, "%s: trường không biết \"%.*s\" / unknown field", what,
-				      (int)(k->via.str.size > 40 ? 40 : k->via.str.size), k->via.str.ptr);
+			return seterr(err, errlen, "%s: trường không biết \"%.*s\" / unknown field",
+			              what, (int)(k->via.str.size > 40 ? 40 : k->via.str.size),
+			              k->via.str.ptr);
 		for (uint32_t j = 0; j < i; j++)
 			if (m->ptr[j].key.via.str.size == k->via.str.size &&
 			    memcmp(m->ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) == 0)
-				return seterr(err, errlen, "%s: trường lặp lại \"%.*s\" / duplicate field", what,
-					      (int)(k->via.str.size > 40 ? 40 : k->via.str.size), k->via.str.ptr);
+				return seterr(err, errlen,
+				              "%s: trường lặp lại \"%.*s\" / duplicate field", what,
+				              (int)(k->via.str.size > 40 ? 40 : k->via.str.size),
+				              k->via.str.ptr);
 	}
 	return 0;
 }
@@ -192,7 +250,7 @@ static int missing(const char *key, char *err, size_t errlen)
 }
 
 int mpack_get_str(const msgpack_object *map, const char *key, bool required, size_t maxlen,
-		  char **out, char *err, size_t errlen)
+                  char **out, char *err, size_t errlen)
 {
 	const msgpack_object *v = mpack_map_get(map, key);
 	*out = NULL;
@@ -201,7 +259,8 @@ int mpack_get_str(const msgpack_object *map, const char *key, bool required, siz
 	if (v->type != MSGPACK_OBJECT_STR)
 		return seterr(err, errlen, "%s: phải là chuỗi / must be a string", key);
 	if (v->via.str.size > maxlen)
-		return seterr(err, errlen, "%s: dài quá %zu byte / longer than %zu bytes", key, maxlen, maxlen);
+		return seterr(err, errlen, "%s: dài quá %zu byte / longer than %zu bytes", key,
+		              maxlen, maxlen);
 	if (memchr(v->via.str.ptr, '\0', v->via.str.size) != NULL)
 		return seterr(err, errlen, "%s: chứa ký tự NUL / contains NUL", key);
 	char *s = xmalloc(v->via.str.size + 1);
@@ -211,8 +270,8 @@ int mpack_get_str(const msgpack_object *map, const char *key, bool required, siz
 	return 0;
 }
 
-int mpack_get_bin(const msgpack_object *map, const char *key, size_t exact, uint8_t *out,
-		  char *err, size_t errlen)
+int mpack_get_bin(const msgpack_object *map, const char *key, size_t exact, uint8_t *out, char *err,
+                  size_t errlen)
 {
 	const msgpack_object *v = mpack_map_get(map, key);
 	if (v == NULL)
@@ -220,14 +279,14 @@ int mpack_get_bin(const msgpack_object *map, const char *key, size_t exact, uint
 	if (v->type != MSGPACK_OBJECT_BIN)
 		return seterr(err, errlen, "%s: phải là bin / must be bin", key);
 	if (v->via.bin.size != exact)
-		return seterr(err, errlen, "%s: phải dài đúng %zu byte / must be exactly %zu bytes", key, exact,
-			      exact);
+		return seterr(err, errlen, "%s: phải dài đúng %zu byte / must be exactly %zu bytes",
+		              key, exact, exact);
 	memcpy(out, v->via.bin.ptr, exact);
 	return 0;
 }
 
-int mpack_get_bin_var(const msgpack_object *map, const char *key, size_t maxlen, const uint8_t **out,
-		      size_t *outlen, char *err, size_t errlen)
+int mpack_get_bin_var(const msgpack_object *map, const char *key, size_t maxlen,
+                      const uint8_t **out, size_t *outlen, char *err, size_t errlen)
 {
 	const msgpack_object *v = mpack_map_get(map, key);
 	if (v == NULL)
@@ -235,29 +294,32 @@ int mpack_get_bin_var(const msgpack_object *map, const char *key, size_t maxlen,
 	if (v->type != MSGPACK_OBJECT_BIN)
 		return seterr(err, errlen, "%s: phải là bin / must be bin", key);
 	if (v->via.bin.size > maxlen)
-		return seterr(err, errlen, "%s: dài quá %zu byte / longer than %zu bytes", key, maxlen, maxlen);
+		return seterr(err, errlen, "%s: dài quá %zu byte / longer than %zu bytes", key,
+		              maxlen, maxlen);
 	*out = (const uint8_t *)v->via.bin.ptr;
 	*outlen = v->via.bin.size;
 	return 0;
 }
 
 int mpack_get_uint(const msgpack_object *map, const char *key, bool required, uint64_t max,
-		   uint64_t *out, char *err, size_t errlen)
+                   uint64_t *out, char *err, size_t errlen)
 {
 	const msgpack_object *v = mpack_map_get(map, key);
 	if (v == NULL)
 		return required ? missing(key, err, errlen) : 0;
 	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return seterr(err, errlen, "%s: phải là số nguyên không âm / must be a non-negative integer", key);
+		return seterr(err, errlen,
+		              "%s: phải là số nguyên không âm / must be a non-negative integer",
+		              key);
 	if (v->via.u64 > max)
-		return seterr(err, errlen, "%s: lớn hơn %llu / larger than %llu", key, (unsigned long long)max,
-			      (unsigned long long)max);
+		return seterr(err, errlen, "%s: lớn hơn %llu / larger than %llu", key,
+		              (unsigned long long)max, (unsigned long long)max);
 	*out = v->via.u64;
 	return 0;
 }
 
 int mpack_get_bool(const msgpack_object *map, const char *key, bool required, bool *out, char *err,
-		   size_t errlen)
+                   size_t errlen)
 {
 	const msgpack_object *v = mpack_map_get(map, key);
 	if (v == NULL)

@@ -19,25 +19,26 @@ int mpack_check(const uint8_t *buf, size_t len, unsigned max_depth, char *err, s
 
 /* mpack_check, then msgpack_unpack into zone; *out points into zone-owned memory. */
 int mpack_decode(const uint8_t *buf, size_t len, unsigned max_depth, msgpack_zone *zone,
-		 msgpack_object *out, char *err, size_t errlen);
+                 msgpack_object *out, char *err, size_t errlen);
 
-/* Map access: the object must be a map whose keys are distinct strs from `allowed` (NULL-terminated). */
+/* Map access: the object must be a map whose keys are distinct strs from `allowed`
+ * (NULL-terminated). */
 int mpack_map_check(const msgpack_object *map, const char *const *allowed, const char *what,
-		    char *err, size_t errlen);
+                    char *err, size_t errlen);
 /* Value for key in map, or NULL. */
 const msgpack_object *mpack_map_get(const msgpack_object *map, const char *key);
 
 /* Typed reads. Each returns 0, or -1 with "<key>: reason" in err. */
 int mpack_get_str(const msgpack_object *map, const char *key, bool required, size_t maxlen,
-		  char **out, char *err, size_t errlen);
-int mpack_get_bin(const msgpack_object *map, const char *key, size_t exact, uint8_t *out,
-		  char *err, size_t errlen);
-int mpack_get_bin_var(const msgpack_object *map, const char *key, size_t maxlen, const uint8_t **out,
-		      size_t *outlen, char *err, size_t errlen);
+                  char **out, char *err, size_t errlen);
+int mpack_get_bin(const msgpack_object *map, const char *key, size_t exact, uint8_t *out, char *err,
+                  size_t errlen);
+int mpack_get_bin_var(const msgpack_object *map, const char *key, size_t maxlen,
+                      const uint8_t **out, size_t *outlen, char *err, size_t errlen);
 int mpack_get_uint(const msgpack_object *map, const char *key, bool required, uint64_t max,
-		   uint64_t *out, char *err, size_t errlen);
+                   uint64_t *out, char *err, size_t errlen);
 int mpack_get_bool(const msgpack_object *map, const char *key, bool required, bool *out, char *err,
-		   size_t errlen);
+                   size_t errlen);
 
 /* A growable output buffer for msgpack-c's packer (msgpack_sbuffer); caller frees data. */
 void mpack_pack_str(msgpack_packer *pk, const char *s);

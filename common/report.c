@@ -12,27 +12,30 @@
 const char *const report_kind_names[REPORT_KIND_COUNT] = {
     "notification", "initial", "update", "response_plan", "support_request", "closing"};
 const char *const report_kind_labels_vi[REPORT_KIND_COUNT] = {
-    "Thông báo sự cố", "Báo cáo ban đầu (Mẫu 03)", "Báo cáo diễn biến",
+    "Thông báo sự cố",   "Báo cáo ban đầu (Mẫu 03)", "Báo cáo diễn biến",
     "Phương án ứng cứu", "Đề nghị hỗ trợ, phối hợp", "Báo cáo kết thúc ứng phó (Mẫu 04)"};
 
 /* Mẫu 05's ten attack types, then the commune plan's non-attack categories. */
 const char *const report_categories[] = {
-    "dos", "phishing", "malware", "intrusion", "defacement", "ransomware", "destruction",
-    "espionage", "combined", "other_attack", "system_fault", "operator_error", "natural_disaster",
-    NULL};
+    "dos",          "phishing",       "malware",          "intrusion", "defacement",
+    "ransomware",   "destruction",    "espionage",        "combined",  "other_attack",
+    "system_fault", "operator_error", "natural_disaster", NULL};
 static const char *const severities[] = {"normal", "serious", NULL};
 static const char *const statuses[] = {"handled", "not_handled", NULL};
 static const char *const detection_methods[] = {"ids", "logs", "notified", "other", NULL};
 static const char *const notified_choices[] = {"network_member", "isp", "coordinator", NULL};
-static const char *const handling_choices[] = {"in_house", "other_org", "foreign_org", "coordinator", NULL};
+static const char *const handling_choices[] = {"in_house", "other_org", "foreign_org",
+                                               "coordinator", NULL};
 
-#define K(kind) (1u << (kind))
+#define K(kind)   (1u << (kind))
 #define ALL_KINDS ((1u << REPORT_KIND_COUNT) - 1)
-#define NOTI K(REPORT_NOTIFICATION)
-#define INIT K(REPORT_INITIAL)
-#define CLOS K(REPORT_CLOSING)
+#define NOTI      K(REPORT_NOTIFICATION)
+#define INIT      K(REPORT_INITIAL)
+#define CLOS      K(REPORT_CLOSING)
 #define F(key, type, field, req, choices, vi, en)                                                  \
-	{key, type, offsetof(struct report, field), req, choices, vi, en}
+	{                                                                                          \
+		key, type, offsetof(struct report, field), req, choices, vi, en                    \
+	}
 
 const struct report_field report_fields[] = {
     F("incident_id", RF_STR, incident_id, ALL_KINDS, NULL, "Mã sự cố", "Incident id"),
@@ -49,10 +52,11 @@ const struct report_field report_fields[] = {
     F("contact_name", RF_STR, contact_name, INIT, NULL, "Người liên hệ: họ và tên", "Contact name"),
     F("contact_position", RF_STR, contact_position, 0, NULL, "Người liên hệ: chức vụ",
       "Contact position"),
-    F("contact_phone", RF_STR, contact_phone, INIT, NULL, "Người liên hệ: điện thoại", "Contact phone"),
+    F("contact_phone", RF_STR, contact_phone, INIT, NULL, "Người liên hệ: điện thoại",
+      "Contact phone"),
     F("contact_email", RF_STR, contact_email, INIT, NULL, "Người liên hệ: email", "Contact email"),
-    F("operator", RF_STR, operator_name, INIT | CLOS, NULL, "Tên đơn vị vận hành hệ thống thông tin",
-      "Operating unit"),
+    F("operator", RF_STR, operator_name, INIT | CLOS, NULL,
+      "Tên đơn vị vận hành hệ thống thông tin", "Operating unit"),
     F("owner", RF_STR, owner, 0, NULL, "Cơ quan chủ quản", "Owning agency"),
     F("system_name", RF_STR, system_name, NOTI, NULL, "Tên hệ thống bị sự cố (tên miền, IP)",
       "Affected system"),
@@ -63,7 +67,8 @@ const struct report_field report_fields[] = {
     F("os", RF_STR, os, 0, NULL, "Hệ điều hành, phiên bản", "Operating system"),
     F("purpose", RF_STR, purpose, 0, NULL, "Mục đích chính sử dụng hệ thống", "System purpose"),
     F("services", RF_LIST, services, 0, NULL, "Các dịch vụ có trên hệ thống", "Services"),
-    F("controls", RF_LIST, controls, 0, NULL, "Các biện pháp ATTT đã triển khai", "Controls in place"),
+    F("controls", RF_LIST, controls, 0, NULL, "Các biện pháp ATTT đã triển khai",
+      "Controls in place"),
     F("ips", RF_LIST, ips, 0, NULL, "Các địa chỉ IP của hệ thống", "Public IP addresses"),
     F("domains", RF_LIST, domains, 0, NULL, "Các tên miền của hệ thống", "Domains"),
     F("attachments", RF_LIST, attachments, 0, NULL, "Thông tin gửi kèm", "Attachments"),
@@ -84,14 +89,17 @@ const struct report_field report_fields[] = {
       "Recommendations"),
     F("initial_ref", RF_STR, initial_ref, 0, NULL, "Số ký hiệu báo cáo ban đầu",
       "Initial report reference"),
-    F("initial_date", RF_TIME, initial_date, 0, NULL, "Ngày báo cáo ban đầu", "Initial report date"),
+    F("initial_date", RF_TIME, initial_date, 0, NULL, "Ngày báo cáo ban đầu",
+      "Initial report date"),
     F("result", RF_TEXT, result, CLOS, NULL, "Kết quả xử lý sự cố", "Handling result"),
     F("response_ended", RF_TIME, response_ended, CLOS, NULL, "Thời gian kết thúc ứng phó",
       "Response ended"),
     F("handling", RF_ENUM, handling, 0, handling_choices,
       "Cách xử lý (in_house/other_org/foreign_org/coordinator)", "Handled by"),
-    F("estimated_loss", RF_UINT, estimated_loss, 0, NULL, "Thiệt hại ước tính (đồng)", "Estimated loss (VND)"),
-    F("supporters", RF_LIST, supporters, 0, NULL, "Tổ chức hỗ trợ xử lý", "Supporting organisations"),
+    F("estimated_loss", RF_UINT, estimated_loss, 0, NULL, "Thiệt hại ước tính (đồng)",
+      "Estimated loss (VND)"),
+    F("supporters", RF_LIST, supporters, 0, NULL, "Tổ chức hỗ trợ xử lý",
+      "Supporting organisations"),
 };
 const size_t report_field_count = sizeof report_fields / sizeof report_fields[0];
 
@@ -175,7 +183,8 @@ static bool in_choices(const char *s, const char *const *choices)
 static bool text_clean(const char *s, bool multiline)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == 0x7f || (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t'))))
+		if (*p == 0x7f ||
+		    (*p < 0x20 && !(multiline && (*p == '\n' || *p == '\r' || *p == '\t'))))
 			return false;
 	}
 	return true;
@@ -228,12 +237,15 @@ int report_set(struct report *r, const char *key, const char *value, char *err, 
 	if (strcmp(key, "kind") == 0) {
 		int k = report_kind_from_name(value);
 		if (k < 0)
-			return seterr(err, errlen, "kind: loại báo cáo không hợp lệ \"%s\" / unknown kind", value);
+			return seterr(err, errlen,
+			              "kind: loại báo cáo không hợp lệ \"%s\" / unknown kind",
+			              value);
 		r->kind = (enum report_kind)k;
 		return 0;
 	}
 	if (strcmp(key, "drill") == 0) {
-		r->drill = strcmp(value, "1") == 0 || strcmp(value, "true") == 0 || strcmp(value, "yes") == 0;
+		r->drill = strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
+		           strcmp(value, "yes") == 0;
 		return 0;
 	}
 	const struct report_field *f = field_find(key);
@@ -248,8 +260,10 @@ int report_set(struct report *r, const char *key, const char *value, char *err, 
 		return 0;
 	case RF_TIME:
 		if (parse_time(value, uint_at(r, f)) != 0)
-			return seterr(err, errlen,
-				      "%s: thời gian không hợp lệ \"%s\" (YYYY-MM-DD HH:MM) / bad time", key, value);
+			return seterr(
+			    err, errlen,
+			    "%s: thời gian không hợp lệ \"%s\" (YYYY-MM-DD HH:MM) / bad time", key,
+			    value);
 		return 0;
 	case RF_UINT: {
 		char *end = NULL;
@@ -261,13 +275,14 @@ int report_set(struct report *r, const char *key, const char *value, char *err, 
 	}
 	case RF_BOOL:
 		*bool_at(r, f) = strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
-				 strcmp(value, "yes") == 0 || strcmp(value, "có") == 0;
+		                 strcmp(value, "yes") == 0 || strcmp(value, "có") == 0;
 		return 0;
 	case RF_LIST: {
 		struct strlist *l = list_at(r, f);
 		strlist_clear(l);
 		char *copy = xstrdup(value), *save = NULL;
-		for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		for (char *tok = strtok_r(copy, ",", &save); tok != NULL;
+		     tok = strtok_r(NULL, ",", &save)) {
 			while (*tok == ' ')
 				tok++;
 			if (*tok == '\0')
@@ -331,16 +346,21 @@ int report_validate(const struct report *r, char *err, size_t errlen)
 				break;
 			size_t max = f->type == RF_TEXT ? REPORT_TEXT_MAX : REPORT_SHORT_MAX;
 			if (strlen(s) > max)
-				return seterr(err, errlen, "%s: dài quá %zu byte / longer than %zu bytes", f->key,
-					      max, max);
+				return seterr(err, errlen,
+				              "%s: dài quá %zu byte / longer than %zu bytes",
+				              f->key, max, max);
 			if (!utf8_valid((const uint8_t *)s, strlen(s)))
-				return seterr(err, errlen, "%s: không phải UTF-8 / not valid UTF-8", f->key);
+				return seterr(err, errlen, "%s: không phải UTF-8 / not valid UTF-8",
+				              f->key);
 			if (!text_clean(s, f->type == RF_TEXT))
-				return seterr(err, errlen, "%s: chứa ký tự điều khiển / contains control characters",
-					      f->key);
+				return seterr(
+				    err, errlen,
+				    "%s: chứa ký tự điều khiển / contains control characters",
+				    f->key);
 			if (f->type == RF_ENUM && !in_choices(s, f->choices))
-				return seterr(err, errlen, "%s: giá trị không hợp lệ \"%.40s\" / invalid value",
-					      f->key, s);
+				return seterr(err, errlen,
+				              "%s: giá trị không hợp lệ \"%.40s\" / invalid value",
+				              f->key, s);
 			break;
 		}
 		case RF_TIME:
@@ -351,16 +371,21 @@ int report_validate(const struct report *r, char *err, size_t errlen)
 			const struct strlist *l = clist_at(r, f);
 			present = l->count > 0;
 			if (l->count > REPORT_LIST_MAX)
-				return seterr(err, errlen, "%s: quá %d mục / more than %d items", f->key,
-					      REPORT_LIST_MAX, REPORT_LIST_MAX);
+				return seterr(err, errlen, "%s: quá %d mục / more than %d items",
+				              f->key, REPORT_LIST_MAX, REPORT_LIST_MAX);
 			for (size_t j = 0; j < l->count; j++) {
 				const char *s = l->items[j];
 				if (strlen(s) == 0 || strlen(s) > REPORT_SHORT_MAX ||
-				    !utf8_valid((const uint8_t *)s, strlen(s)) || !text_clean(s, false))
-					return seterr(err, errlen, "%s[%zu]: mục không hợp lệ / invalid item", f->key, j);
+				    !utf8_valid((const uint8_t *)s, strlen(s)) ||
+				    !text_clean(s, false))
+					return seterr(err, errlen,
+					              "%s[%zu]: mục không hợp lệ / invalid item",
+					              f->key, j);
 				if (f->choices != NULL && !in_choices(s, f->choices))
-					return seterr(err, errlen, "%s[%zu]: giá trị không hợp lệ \"%.40s\" / invalid value",
-						      f->key, j, s);
+					return seterr(err, errlen,
+					              "%s[%zu]: giá trị không hợp lệ \"%.40s\" / "
+					              "invalid value",
+					              f->key, j, s);
 			}
 			break;
 		}
@@ -370,27 +395,33 @@ int report_validate(const struct report *r, char *err, size_t errlen)
 			break;
 		}
 		if (required && !present)
-			return seterr(err, errlen, "%s (%s): bắt buộc với %s / required for a %s report", f->key,
-				      f->label_vi, report_kind_names[r->kind], report_kind_names[r->kind]);
+			return seterr(err, errlen,
+			              "%s (%s): bắt buộc với %s / required for a %s report", f->key,
+			              f->label_vi, report_kind_names[r->kind],
+			              report_kind_names[r->kind]);
 	}
 	if (!incident_id_ok(r->incident_id))
 		return seterr(err, errlen,
-			      "incident_id: 1-64 ký tự A-Z a-z 0-9 . - _ / 1-64 characters of A-Z a-z 0-9 . - _");
+		              "incident_id: 1-64 ký tự A-Z a-z 0-9 . - _ / 1-64 characters of A-Z "
+		              "a-z 0-9 . - _");
 	if (r->level > 5)
 		return seterr(err, errlen, "level: cấp độ phải từ 1 đến 5 / level must be 1..5");
 	const char *phones[] = {r->reporter_phone, r->contact_phone};
 	for (size_t i = 0; i < 2; i++)
 		if (phones[i] != NULL && phones[i][0] != '\0' && !phone_ok(phones[i]))
-			return seterr(err, errlen, "%s: số điện thoại không hợp lệ / invalid phone number",
-				      i == 0 ? "reporter_phone" : "contact_phone");
+			return seterr(err, errlen,
+			              "%s: số điện thoại không hợp lệ / invalid phone number",
+			              i == 0 ? "reporter_phone" : "contact_phone");
 	const char *emails[] = {r->reporter_email, r->contact_email};
 	for (size_t i = 0; i < 2; i++)
 		if (emails[i] != NULL && emails[i][0] != '\0' && !email_ok(emails[i]))
-			return seterr(err, errlen, "%s: địa chỉ email không hợp lệ / invalid email address",
-				      i == 0 ? "reporter_email" : "contact_email");
+			return seterr(err, errlen,
+			              "%s: địa chỉ email không hợp lệ / invalid email address",
+			              i == 0 ? "reporter_email" : "contact_email");
 	if (r->detected != 0 && r->created != 0 && r->detected > r->created + 3600)
 		return seterr(err, errlen,
-			      "detected: thời gian phát hiện sau thời gian báo cáo / detected after the report time");
+		              "detected: thời gian phát hiện sau thời gian báo cáo / detected "
+		              "after the report time");
 	return 0;
 }
 
@@ -460,7 +491,7 @@ int report_encode(const struct report *r, uint8_t **out, size_t *outlen, char *e
 	if (sb.size > REPORT_MAX_BYTES) {
 		msgpack_sbuffer_destroy(&sb);
 		return seterr(err, errlen, "báo cáo lớn quá %d byte / report larger than %d bytes",
-			      REPORT_MAX_BYTES, REPORT_MAX_BYTES);
+		              REPORT_MAX_BYTES, REPORT_MAX_BYTES);
 	}
 	*out = (uint8_t *)sb.data;
 	*outlen = sb.size;
@@ -484,7 +515,7 @@ int report_decode(const uint8_t *buf, size_t len, struct report *r, char *err, s
 	report_init(r);
 	if (len > REPORT_MAX_BYTES)
 		return seterr(err, errlen, "báo cáo lớn quá %d byte / report larger than %d bytes",
-			      REPORT_MAX_BYTES, REPORT_MAX_BYTES);
+		              REPORT_MAX_BYTES, REPORT_MAX_BYTES);
 	msgpack_zone zone;
 	msgpack_zone_init(&zone, 2048);
 	msgpack_object obj;
@@ -519,17 +550,17 @@ int report_decode(const uint8_t *buf, size_t len, struct report *r, char *err, s
 		case RF_ENUM:
 		case RF_TEXT:
 			if (mpack_get_str(&obj, f->key, false,
-					  f->type == RF_TEXT ? REPORT_TEXT_MAX : REPORT_SHORT_MAX, str_at(r, f), err,
-					  errlen) != 0)
+			                  f->type == RF_TEXT ? REPORT_TEXT_MAX : REPORT_SHORT_MAX,
+			                  str_at(r, f), err, errlen) != 0)
 				goto cleanup;
 			break;
 		case RF_TIME:
 		case RF_UINT:
 			if (mpack_get_uint(&obj, f->key, false,
-					   f->type == RF_TIME ? UINT32_MAX * 64ull
-					   : strcmp(f->key, "level") == 0 ? 5
-								       : 1000000000000000ull,
-					   uint_at(r, f), err, errlen) != 0)
+			                   f->type == RF_TIME             ? UINT32_MAX * 64ull
+			                   : strcmp(f->key, "level") == 0 ? 5
+			                                                  : 1000000000000000ull,
+			                   uint_at(r, f), err, errlen) != 0)
 				goto cleanup;
 			break;
 		case RF_BOOL:
@@ -545,18 +576,21 @@ int report_decode(const uint8_t *buf, size_t len, struct report *r, char *err, s
 				goto cleanup;
 			}
 			if (v->via.array.size > REPORT_LIST_MAX) {
-				seterr(err, errlen, "%s: quá %d mục / more than %d items", f->key, REPORT_LIST_MAX,
-				       REPORT_LIST_MAX);
+				seterr(err, errlen, "%s: quá %d mục / more than %d items", f->key,
+				       REPORT_LIST_MAX, REPORT_LIST_MAX);
 				goto cleanup;
 			}
 			struct strlist *l = list_at(r, f);
 			l->items = xcalloc(v->via.array.size, sizeof *l->items);
 			for (uint32_t j = 0; j < v->via.array.size; j++) {
 				const msgpack_object *e = &v->via.array.ptr[j];
-				if (e->type != MSGPACK_OBJECT_STR || e->via.str.size > REPORT_SHORT_MAX ||
+				if (e->type != MSGPACK_OBJECT_STR ||
+				    e->via.str.size > REPORT_SHORT_MAX ||
 				    memchr(e->via.str.ptr, 0, e->via.str.size) != NULL) {
-					seterr(err, errlen, "%s[%u]: phải là chuỗi ngắn / must be a short string",
-					       f->key, j);
+					seterr(
+					    err, errlen,
+					    "%s[%u]: phải là chuỗi ngắn / must be a short string",
+					    f->key, j);
 					goto cleanup;
 				}
 				char *s = xmalloc(e->via.str.size + 1);

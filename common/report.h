@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define REPORT_VERSION 1
+#define REPORT_VERSION   1
 #define REPORT_MAX_BYTES (48 * 1024)
-#define REPORT_TEXT_MAX 8192
+#define REPORT_TEXT_MAX  8192
 #define REPORT_SHORT_MAX 256
-#define REPORT_LIST_MAX 32
+#define REPORT_LIST_MAX  32
 
 enum report_kind {
 	REPORT_NOTIFICATION,
@@ -32,8 +32,8 @@ struct report {
 	enum report_kind kind;
 	char *incident_id;
 	bool drill;
-	char *category;  /* one of report_categories[] */
-	char *severity;  /* "normal" | "serious" */
+	char *category;    /* one of report_categories[] */
+	char *severity;    /* "normal" | "serious" */
 	uint64_t created;  /* time the report was made, Unix seconds */
 	uint64_t detected; /* time the incident was detected, Unix seconds */
 	char *reporter_name, *reporter_address, *reporter_phone, *reporter_email;
@@ -51,7 +51,7 @@ struct report {
 	char *result;
 	uint64_t response_ended;
 	/* Mẫu 05 columns, carried by the closing report */
-	char *handling; /* in_house | other_org | foreign_org | coordinator */
+	char *handling;          /* in_house | other_org | foreign_org | coordinator */
 	uint64_t estimated_loss; /* Vietnamese đồng */
 	struct strlist supporters;
 };
@@ -62,7 +62,7 @@ struct report_field {
 	const char *key;
 	enum report_field_type type;
 	size_t offset;
-	unsigned required_mask; /* bit k set: required for kind k */
+	unsigned required_mask;     /* bit k set: required for kind k */
 	const char *const *choices; /* RF_ENUM and RF_LIST of enums */
 	const char *label_vi;
 	const char *label_en;
@@ -81,7 +81,8 @@ int report_kind_from_name(const char *name);
 void report_init(struct report *r);
 void report_clear(struct report *r);
 
-/* Sets one field from its text form (times: Unix seconds or YYYY-MM-DD[THH:MM], lists comma-separated). */
+/* Sets one field from its text form (times: Unix seconds or YYYY-MM-DD[THH:MM], lists
+ * comma-separated). */
 int report_set(struct report *r, const char *key, const char *value, char *err, size_t errlen);
 
 /* Checks kinds, enums, required fields per kind and formats; 0 or -1 with the reason. */

@@ -59,8 +59,14 @@ char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-void log_set_level(enum log_level level) { log_level_current = level; }
-void log_set_prefix(const char *prefix) { log_prefix = prefix; }
+void log_set_level(enum log_level level)
+{
+	log_level_current = level;
+}
+void log_set_prefix(const char *prefix)
+{
+	log_prefix = prefix;
+}
 
 static void log_vwrite(enum log_level level, const char *tag, const char *fmt, va_list ap)
 {
@@ -135,7 +141,7 @@ long b64_decode(uint8_t *out, size_t cap, const char *in, size_t inlen)
 	size_t got = 0;
 	const char *end = NULL;
 	if (sodium_base642bin(out, cap, in, inlen, NULL, &got, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0)
+	                      sodium_base64_VARIANT_ORIGINAL) != 0)
 		return -1;
 	if (end != in + inlen)
 		return -1;
@@ -154,7 +160,8 @@ int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-int file_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen, char *err, size_t errlen)
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen, char *err,
+                  size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
@@ -187,7 +194,8 @@ int file_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen, c
 	return 0;
 }
 
-int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err, size_t errlen)
+int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err,
+                      size_t errlen)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	char *dircopy = xstrdup(path);

@@ -24,7 +24,8 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
-/* Fill err (size errlen) with a formatted reason; returns -1 so callers can `return seterr(...)`. */
+/* Fill err (size errlen) with a formatted reason; returns -1 so callers can `return seterr(...)`.
+ */
 int seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Lower-case hex of len bytes into out (2*len+1 bytes). */
@@ -42,8 +43,10 @@ int64_t now_ms(void);
 int64_t now_s(void);
 
 /* Read a whole file (at most max bytes) into a malloc'd buffer; 0 or -1 with err. */
-int file_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen, char *err, size_t errlen);
+int file_read_all(const char *path, size_t max, uint8_t **out, size_t *outlen, char *err,
+                  size_t errlen);
 /* Write a file atomically (temp file in the same directory, fsync, rename, fsync dir). */
-int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err, size_t errlen);
+int file_write_atomic(const char *path, const void *data, size_t len, int mode, char *err,
+                      size_t errlen);
 
 #endif

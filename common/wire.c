@@ -62,7 +62,7 @@ static void envelope_signed_bytes(const struct envelope *env, struct bytes *b)
 }
 
 static int get_agency(const msgpack_object *map, const char *key, char out[AGENCY_ID_MAX + 1],
-		      char *err, size_t errlen)
+                      char *err, size_t errlen)
 {
 	char *s = NULL;
 	if (mpack_get_str(map, key, true, AGENCY_ID_MAX, &s, err, errlen) != 0)
@@ -82,18 +82,21 @@ static int check_version(const msgpack_object *map, char *err, size_t errlen)
 	if (mpack_get_uint(map, "v", true, UINT32_MAX, &v, err, errlen) != 0)
 		return -1;
 	if (v != WIRE_VERSION)
-		return seterr(err, errlen, "v: phiên bản %llu không được hỗ trợ / unsupported version %llu",
-			      (unsigned long long)v, (unsigned long long)v);
+		return seterr(err, errlen,
+		              "v: phiên bản %llu không được hỗ trợ / unsupported version %llu",
+		              (unsigned long long)v, (unsigned long long)v);
 	return 0;
 }
 
 int envelope_decode(const uint8_t *buf, size_t len, struct envelope *env, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"v", "agency", "kid", "ts", "nonce", "body", "sig", NULL};
+	static const char *const keys[] = {"v",     "agency", "kid", "ts",
+	                                   "nonce", "body",   "sig", NULL};
 	memset(env, 0, sizeof *env);
 	if (len > ENVELOPE_MAX_BYTES)
-		return seterr(err, errlen, "phong bì lớn quá %d byte / envelope larger than %d bytes",
-			      ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
+		return seterr(err, errlen,
+		              "phong bì lớn quá %d byte / envelope larger than %d bytes",
+		              ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
 	msgpack_zone zone;
 	msgpack_object obj;
 	const uint8_t *body;
@@ -101,16 +104,19 @@ int envelope_decode(const uint8_t *buf, size_t len, struct envelope *env, char *
 	int rc = -1;
 	msgpack_zone_init(&zone, 512);
 	if (mpack_decode(buf, len, 1, &zone, &obj, err, errlen) != 0 ||
-	    mpack_map_check(&obj, keys, "envelope", err, errlen) != 0 || check_version(&obj, err, errlen) != 0 ||
+	    mpack_map_check(&obj, keys, "envelope", err, errlen) != 0 ||
+	    check_version(&obj, err, errlen) != 0 ||
 	    get_agency(&obj, "agency", env->agency, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "kid", KEY_ID_BYTES, env->kid, err, errlen) != 0 ||
 	    mpack_get_uint(&obj, "ts", true, UINT64_MAX, &env->ts, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "nonce", WIRE_NONCE_BYTES, env->nonce, err, errlen) != 0 ||
-	    mpack_get_bin_var(&obj, "body", ENVELOPE_MAX_BYTES, &body, &body_len, err, errlen) != 0 ||
+	    mpack_get_bin_var(&obj, "body", ENVELOPE_MAX_BYTES, &body, &body_len, err, errlen) !=
+	        0 ||
 	    mpack_get_bin(&obj, "sig", WIRE_SIG_BYTES, env->sig, err, errlen) != 0)
 		goto cleanup;
 	if (body_len < crypto_box_SEALBYTES) {
-		seterr(err, errlen, "body: quá ngắn để là hộp niêm phong / too short for a sealed box");
+		seterr(err, errlen,
+		       "body: quá ngắn để là hộp niêm phong / too short for a sealed box");
 		goto cleanup;
 	}
 	env->body = xmalloc(body_len);
@@ -153,7 +159,7 @@ void report_id_from_hash(const uint8_t hash[WIRE_HASH_BYTES], char id[REPORT_ID_
 }
 
 static void signed_report_bytes(const char *agency, const uint8_t kid[KEY_ID_BYTES],
-				const uint8_t *report, size_t len, struct bytes *b)
+                                const uint8_t *report, size_t len, struct bytes *b)
 {
 	bytes_put(b, CTX_REPORT, strlen(CTX_REPORT));
 	bytes_u8str(b, agency);
@@ -163,7 +169,7 @@ static void signed_report_bytes(const char *agency, const uint8_t kid[KEY_ID_BYT
 }
 
 int signed_report_build(const struct keypair *kp, const char *agency, const uint8_t *report,
-			size_t report_len, uint8_t **out, size_t *outlen)
+                        size_t report_len, uint8_t **out, size_t *outlen)
 {
 	struct bytes b = {0};
 	uint8_t sig[WIRE_SIG_BYTES];
@@ -191,7 +197,7 @@ int signed_report_build(const struct keypair *kp, const char *agency, const uint
 }
 
 int signed_report_decode(const uint8_t *buf, size_t len, struct signed_report *sr, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	static const char *const keys[] = {"v", "agency", "kid", "report", "sig", NULL};
 	memset(sr, 0, sizeof *sr);
@@ -202,9 +208,11 @@ int signed_report_decode(const uint8_t *buf, size_t len, struct signed_report *s
 	msgpack_zone_init(&zone, 512);
 	if (mpack_decode(buf, len, 1, &zone, &obj, err, errlen) != 0 ||
 	    mpack_map_check(&obj, keys, "signed report", err, errlen) != 0 ||
-	    check_version(&obj, err, errlen) != 0 || get_agency(&obj, "agency", sr->agency, err, errlen) != 0 ||
+	    check_version(&obj, err, errlen) != 0 ||
+	    get_agency(&obj, "agency", sr->agency, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "kid", KEY_ID_BYTES, sr->kid, err, errlen) != 0 ||
-	    mpack_get_bin_var(&obj, "report", ENVELOPE_MAX_BYTES, &rep, &sr->report_len, err, errlen) != 0 ||
+	    mpack_get_bin_var(&obj, "report", ENVELOPE_MAX_BYTES, &rep, &sr->report_len, err,
+	                      errlen) != 0 ||
 	    mpack_get_bin(&obj, "sig", WIRE_SIG_BYTES, sr->sig, err, errlen) != 0)
 		goto cleanup;
 	/* The zone copies nothing for bin: the pointer is into buf, so it stays valid. */
@@ -250,8 +258,8 @@ static uint8_t *envelope_encode(const struct envelope *env, size_t *outlen)
 }
 
 int envelope_create(const struct keypair *kp, const char *agency, const uint8_t relay_xpk[32],
-		    const uint8_t *report, size_t report_len, uint64_t ts, uint8_t **out,
-		    size_t *outlen, char *err, size_t errlen)
+                    const uint8_t *report, size_t report_len, uint64_t ts, uint8_t **out,
+                    size_t *outlen, char *err, size_t errlen)
 {
 	if (!registry_id_valid(agency))
 		return seterr(err, errlen, "mã đơn vị không hợp lệ / invalid agency id");
@@ -278,21 +286,23 @@ int envelope_create(const struct keypair *kp, const char *agency, const uint8_t 
 	if (*outlen > ENVELOPE_MAX_BYTES) {
 		free(*out);
 		*out = NULL;
-		return seterr(err, errlen, "phong bì lớn quá %d byte / envelope larger than %d bytes",
-			      ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
+		return seterr(err, errlen,
+		              "phong bì lớn quá %d byte / envelope larger than %d bytes",
+		              ENVELOPE_MAX_BYTES, ENVELOPE_MAX_BYTES);
 	}
 	return 0;
 }
 
 int envelope_open(const struct envelope *env, const struct keypair *relay, uint8_t **plain,
-		  size_t *plain_len, char *err, size_t errlen)
+                  size_t *plain_len, char *err, size_t errlen)
 {
 	size_t n = env->body_len - crypto_box_SEALBYTES;
 	uint8_t *p = xmalloc(n);
 	if (crypto_box_seal_open(p, env->body, env->body_len, relay->xpk, relay->xsk) != 0) {
 		free(p);
 		return seterr(err, errlen,
-			      "không mở được nội dung niêm phong (sai khóa relay?) / cannot open the sealed body (wrong relay key?)");
+		              "không mở được nội dung niêm phong (sai khóa relay?) / cannot open "
+		              "the sealed body (wrong relay key?)");
 	}
 	*plain = p;
 	*plain_len = n;
@@ -366,8 +376,9 @@ int receipt_encode(const struct receipt *rc, uint8_t **out, size_t *outlen)
 
 int receipt_decode(const uint8_t *buf, size_t len, struct receipt *rc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"v", "report_id", "hash", "agency", "incident_id", "received_ms",
-					   "log_index", "relay_kid", "sig", NULL};
+	static const char *const keys[] = {"v",           "report_id",   "hash",      "agency",
+	                                   "incident_id", "received_ms", "log_index", "relay_kid",
+	                                   "sig",         NULL};
 	memset(rc, 0, sizeof *rc);
 	msgpack_zone zone;
 	msgpack_object obj;
@@ -379,12 +390,14 @@ int receipt_decode(const uint8_t *buf, size_t len, struct receipt *rc, char *err
 		goto cleanup;
 	}
 	if (mpack_decode(buf, len, 1, &zone, &obj, err, errlen) != 0 ||
-	    mpack_map_check(&obj, keys, "receipt", err, errlen) != 0 || check_version(&obj, err, errlen) != 0 ||
+	    mpack_map_check(&obj, keys, "receipt", err, errlen) != 0 ||
+	    check_version(&obj, err, errlen) != 0 ||
 	    mpack_get_str(&obj, "report_id", true, REPORT_ID_CHARS, &id, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "hash", WIRE_HASH_BYTES, rc->hash, err, errlen) != 0 ||
 	    get_agency(&obj, "agency", rc->agency, err, errlen) != 0 ||
 	    mpack_get_str(&obj, "incident_id", true, 64, &inc, err, errlen) != 0 ||
-	    mpack_get_uint(&obj, "received_ms", true, UINT64_MAX, &rc->received_ms, err, errlen) != 0 ||
+	    mpack_get_uint(&obj, "received_ms", true, UINT64_MAX, &rc->received_ms, err, errlen) !=
+	        0 ||
 	    mpack_get_uint(&obj, "log_index", true, UINT64_MAX, &rc->log_index, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "relay_kid", KEY_ID_BYTES, rc->relay_kid, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "sig", WIRE_SIG_BYTES, rc->sig, err, errlen) != 0)
@@ -400,7 +413,7 @@ cleanup:
 }
 
 static void request_bytes(const char *agency, const uint8_t kid[KEY_ID_BYTES], const char *method,
-			  const char *path, uint64_t ts, struct bytes *b)
+                          const char *path, uint64_t ts, struct bytes *b)
 {
 	bytes_put(b, CTX_REQUEST, strlen(CTX_REQUEST));
 	bytes_u8str(b, agency);
@@ -412,7 +425,7 @@ static void request_bytes(const char *agency, const uint8_t kid[KEY_ID_BYTES], c
 }
 
 char *request_auth_sign(const struct keypair *kp, const char *agency, const char *method,
-			const char *path, uint64_t ts)
+                        const char *path, uint64_t ts)
 {
 	struct bytes b = {0};
 	uint8_t sig[WIRE_SIG_BYTES];
@@ -422,7 +435,8 @@ char *request_auth_sign(const struct keypair *kp, const char *agency, const char
 	free(b.p);
 	hex_encode(kid, kp->kid, KEY_ID_BYTES);
 	char *s64 = b64_encode(sig, sizeof sig);
-	char *h = xasprintf("TBSC agency=%s,kid=%s,ts=%llu,sig=%s", agency, kid, (unsigned long long)ts, s64);
+	char *h = xasprintf("TBSC agency=%s,kid=%s,ts=%llu,sig=%s", agency, kid,
+	                    (unsigned long long)ts, s64);
 	free(s64);
 	return h;
 }
@@ -434,8 +448,8 @@ int request_auth_parse(const char *header, struct request_auth *ra, char *err, s
 	int used = 0;
 	memset(ra, 0, sizeof *ra);
 	if (strlen(header) > 400 ||
-	    sscanf(header, "TBSC agency=%65[^,],kid=%17[0-9a-f],ts=%llu,sig=%100[A-Za-z0-9+/=]%n", agency, kid,
-		   &ts, sig, &used) != 4 ||
+	    sscanf(header, "TBSC agency=%65[^,],kid=%17[0-9a-f],ts=%llu,sig=%100[A-Za-z0-9+/=]%n",
+	           agency, kid, &ts, sig, &used) != 4 ||
 	    header[used] != '\0')
 		return seterr(err, errlen, "Authorization: định dạng sai / malformed header");
 	if (!registry_id_valid(agency) || hex_decode(ra->kid, KEY_ID_BYTES, kid) != 0 ||
@@ -447,7 +461,7 @@ int request_auth_parse(const char *header, struct request_auth *ra, char *err, s
 }
 
 int request_auth_verify(const struct request_auth *ra, const char *method, const char *path,
-			const uint8_t pk[KEY_PK_BYTES])
+                        const uint8_t pk[KEY_PK_BYTES])
 {
 	struct bytes b = {0};
 	request_bytes(ra->agency, ra->kid, method, path, ra->ts, &b);
@@ -512,7 +526,8 @@ int ack_encode(const struct ack *a, uint8_t **out, size_t *outlen)
 
 int ack_decode(const uint8_t *buf, size_t len, struct ack *a, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"v", "agency", "kid", "report_id", "recipient", "ts", "sig", NULL};
+	static const char *const keys[] = {"v",         "agency", "kid", "report_id",
+	                                   "recipient", "ts",     "sig", NULL};
 	memset(a, 0, sizeof *a);
 	msgpack_zone zone;
 	msgpack_object obj;
@@ -524,7 +539,8 @@ int ack_decode(const uint8_t *buf, size_t len, struct ack *a, char *err, size_t 
 		goto cleanup;
 	}
 	if (mpack_decode(buf, len, 1, &zone, &obj, err, errlen) != 0 ||
-	    mpack_map_check(&obj, keys, "ack", err, errlen) != 0 || check_version(&obj, err, errlen) != 0 ||
+	    mpack_map_check(&obj, keys, "ack", err, errlen) != 0 ||
+	    check_version(&obj, err, errlen) != 0 ||
 	    get_agency(&obj, "agency", a->agency, err, errlen) != 0 ||
 	    mpack_get_bin(&obj, "kid", KEY_ID_BYTES, a->kid, err, errlen) != 0 ||
 	    mpack_get_str(&obj, "report_id", true, REPORT_ID_CHARS, &id, err, errlen) != 0 ||

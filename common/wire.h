@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION       1
 #define ENVELOPE_MAX_BYTES (64 * 1024)
-#define WIRE_NONCE_BYTES 16
-#define WIRE_SIG_BYTES 64
-#define WIRE_HASH_BYTES 32
-#define REPORT_ID_CHARS 32 /* hex of the first 16 bytes of the envelope hash */
+#define WIRE_NONCE_BYTES   16
+#define WIRE_SIG_BYTES     64
+#define WIRE_HASH_BYTES    32
+#define REPORT_ID_CHARS    32 /* hex of the first 16 bytes of the envelope hash */
 
 struct envelope {
 	char agency[AGENCY_ID_MAX + 1];
@@ -41,11 +41,11 @@ void report_id_from_hash(const uint8_t hash[WIRE_HASH_BYTES], char id[REPORT_ID_
  * *out is malloc'd (caller frees).
  */
 int envelope_create(const struct keypair *kp, const char *agency, const uint8_t relay_xpk[32],
-		    const uint8_t *report, size_t report_len, uint64_t ts, uint8_t **out,
-		    size_t *outlen, char *err, size_t errlen);
+                    const uint8_t *report, size_t report_len, uint64_t ts, uint8_t **out,
+                    size_t *outlen, char *err, size_t errlen);
 /* Opens env->body with the relay's keypair; *plain is malloc'd (caller frees). */
 int envelope_open(const struct envelope *env, const struct keypair *relay, uint8_t **plain,
-		  size_t *plain_len, char *err, size_t errlen);
+                  size_t *plain_len, char *err, size_t errlen);
 
 /* The agency-signed report: the part that travels end to end to every recipient. */
 struct signed_report {
@@ -56,10 +56,10 @@ struct signed_report {
 	uint8_t sig[WIRE_SIG_BYTES];
 };
 int signed_report_build(const struct keypair *kp, const char *agency, const uint8_t *report,
-			size_t report_len, uint8_t **out, size_t *outlen);
+                        size_t report_len, uint8_t **out, size_t *outlen);
 /* Strict decode; sr->report points into buf, which must outlive sr. */
 int signed_report_decode(const uint8_t *buf, size_t len, struct signed_report *sr, char *err,
-			 size_t errlen);
+                         size_t errlen);
 int signed_report_verify(const struct signed_report *sr, const uint8_t pk[KEY_PK_BYTES]);
 
 /* The relay's signed receipt. */
@@ -83,7 +83,7 @@ int receipt_decode(const uint8_t *buf, size_t len, struct receipt *rc, char *err
  * "TBSC agency=<id>,kid=<hex>,ts=<unix s>,sig=<base64>" signs method, path and ts.
  */
 char *request_auth_sign(const struct keypair *kp, const char *agency, const char *method,
-			const char *path, uint64_t ts);
+                        const char *path, uint64_t ts);
 struct request_auth {
 	char agency[AGENCY_ID_MAX + 1];
 	uint8_t kid[KEY_ID_BYTES];
@@ -92,12 +92,11 @@ struct request_auth {
 };
 int request_auth_parse(const char *header, struct request_auth *ra, char *err, size_t errlen);
 int request_auth_verify(const struct request_auth *ra, const char *method, const char *path,
-			const uint8_t pk[KEY_PK_BYTES]);
-
+                        const uint8_t pk[KEY_PK_BYTES]);
 
 /* A recipient's signed acknowledgement of one report (POST /v1/acks). */
 struct ack {
-	char agency[AGENCY_ID_MAX + 1];    /* the recipient's registry id (its key signs) */
+	char agency[AGENCY_ID_MAX + 1]; /* the recipient's registry id (its key signs) */
 	uint8_t kid[KEY_ID_BYTES];
 	char report_id[REPORT_ID_CHARS + 1];
 	char recipient[AGENCY_ID_MAX + 1]; /* the recipient id in the relay's routing */

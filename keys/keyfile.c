@@ -12,13 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Secret: "TS" ver kdf kid[8] then sk[64] (kdf 0) or salt[16] ops[8] mem[8] nonce[24] box[80] (kdf 1). */
+/* Secret: "TS" ver kdf kid[8] then sk[64] (kdf 0) or salt[16] ops[8] mem[8] nonce[24] box[80] (kdf
+ * 1). */
 #define SECRET_PLAIN_BYTES (4 + KEY_ID_BYTES + KEY_SK_BYTES)
 #define SECRET_SEALED_BYTES                                                                        \
 	(4 + KEY_ID_BYTES + crypto_pwhash_SALTBYTES + 16 + crypto_secretbox_NONCEBYTES +           \
 	 crypto_secretbox_MACBYTES + KEY_SK_BYTES)
 #define PUBLIC_BYTES (3 + KEY_ID_BYTES + KEY_PK_BYTES)
-#define KEYFILE_MAX 4096
+#define KEYFILE_MAX  4096
 
 void key_id(const uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES])
 {
@@ -82,7 +83,7 @@ static uint64_t get_u64(const uint8_t *p)
 }
 
 static int write_keyfile(const char *path, const char *text, int mode, bool force, char *err,
-			 size_t errlen)
+                         size_t errlen)
 {
 	if (force)
 		return file_write_atomic(path, text, strlen(text), mode, err, errlen);
@@ -90,8 +91,9 @@ static int write_keyfile(const char *path, const char *text, int mode, bool forc
 	if (fd < 0) {
 		if (errno == EEXIST)
 			return seterr(err, errlen,
-				      "%s: tệp đã tồn tại, dùng --force để ghi đè / file exists, use --force to overwrite",
-				      path);
+			              "%s: tệp đã tồn tại, dùng --force để ghi đè / file exists, "
+			              "use --force to overwrite",
+			              path);
 		return seterr(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	size_t len = strlen(text);
@@ -107,7 +109,7 @@ static int write_keyfile(const char *path, const char *text, int mode, bool forc
 }
 
 int keyfile_write_secret(const char *path, const struct keypair *kp, const char *passphrase,
-			 bool force, char *err, size_t errlen)
+                         bool force, char *err, size_t errlen)
 {
 	uint8_t *blob = sodium_malloc(SECRET_SEALED_BYTES);
 	char kidhex[2 * KEY_ID_BYTES + 1];
@@ -127,7 +129,8 @@ int keyfile_write_secret(const char *path, const struct keypair *kp, const char 
 	} else {
 		uint8_t *p = blob + 4 + KEY_ID_BYTES;
 		uint8_t *salt = p, *nonce = p + crypto_pwhash_SALTBYTES + 16;
-		uint64_t ops = crypto_pwhash_OPSLIMIT_INTERACTIVE, mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+		uint64_t ops = crypto_pwhash_OPSLIMIT_INTERACTIVE,
+		         mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 		uint8_t *key = sodium_malloc(crypto_secretbox_KEYBYTES);
 		randombytes_buf(salt, crypto_pwhash_SALTBYTES);
 		put_u64(p + crypto_pwhash_SALTBYTES, ops);
@@ -135,13 +138,14 @@ int keyfile_write_secret(const char *path, const struct keypair *kp, const char 
 		randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
 		if (key == NULL)
 			fatal("sodium_malloc failed");
-		if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, passphrase, strlen(passphrase), salt, ops,
-				  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, passphrase, strlen(passphrase),
+		                  salt, ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
 			sodium_free(key);
 			seterr(err, errlen, "Argon2id: không đủ bộ nhớ / out of memory");
 			goto cleanup;
 		}
-		crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, kp->sk, KEY_SK_BYTES, nonce, key);
+		crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, kp->sk, KEY_SK_BYTES,
+		                      nonce, key);
 		sodium_free(key);
 		len = SECRET_SEALED_BYTES;
 	}
@@ -169,13 +173,13 @@ char *keyfile_public_line(const uint8_t pk[KEY_PK_BYTES])
 }
 
 int keyfile_write_public(const char *path, const struct keypair *kp, const char *comment,
-			 bool force, char *err, size_t errlen)
+                         bool force, char *err, size_t errlen)
 {
 	char kidhex[2 * KEY_ID_BYTES + 1];
 	hex_encode(kidhex, kp->kid, KEY_ID_BYTES);
 	char *line = keyfile_public_line(kp->pk);
 	char *text = xasprintf("untrusted comment: TBSC public key %s%s%s\n%s\n", kidhex,
-			       comment ? " " : "", comment ? comment : "", line);
+	                       comment ? " " : "", comment ? comment : "", line);
 	int rc = write_keyfile(path, text, 0644, force, err, errlen);
 	free(line);
 	free(text);
@@ -213,7 +217,8 @@ static int key_line(const char *path, char **out, char *err, size_t errlen)
 	free(buf);
 	if (trailing) {
 		free(copy);
-		return seterr(err, errlen, "%s: dữ liệu thừa sau khóa / trailing data after the key", path);
+		return seterr(err, errlen,
+		              "%s: dữ liệu thừa sau khóa / trailing data after the key", path);
 	}
 	*out = copy;
 	return 0;
@@ -232,7 +237,8 @@ bool keyfile_is_protected(const char *path)
 	return prot;
 }
 
-struct keypair *keyfile_read_secret(const char *path, const char *passphrase, char *err, size_t errlen)
+struct keypair *keyfile_read_secret(const char *path, const char *passphrase, char *err,
+                                    size_t errlen)
 {
 	char *line = NULL;
 	struct keypair *kp = NULL;
@@ -245,7 +251,8 @@ struct keypair *keyfile_read_secret(const char *path, const char *passphrase, ch
 	sodium_memzero(line, strlen(line));
 	free(line);
 	if (n < 4 || blob[0] != 'T' || blob[1] != 'S' || blob[2] != 1) {
-		seterr(err, errlen, "%s: không phải khóa bí mật TBSC / not a TBSC secret key", path);
+		seterr(err, errlen, "%s: không phải khóa bí mật TBSC / not a TBSC secret key",
+		       path);
 		goto fail;
 	}
 	kp = keypair_alloc();
@@ -253,25 +260,28 @@ struct keypair *keyfile_read_secret(const char *path, const char *passphrase, ch
 		memcpy(kp->sk, blob + 4 + KEY_ID_BYTES, KEY_SK_BYTES);
 	} else if (blob[3] == 1 && n == SECRET_SEALED_BYTES) {
 		if (passphrase == NULL) {
-			seterr(err, errlen, "%s: khóa được bảo vệ bằng mật khẩu / key needs a passphrase", path);
+			seterr(err, errlen,
+			       "%s: khóa được bảo vệ bằng mật khẩu / key needs a passphrase", path);
 			goto fail;
 		}
 		const uint8_t *p = blob + 4 + KEY_ID_BYTES;
 		uint64_t ops = get_u64(p + crypto_pwhash_SALTBYTES);
 		uint64_t mem = get_u64(p + crypto_pwhash_SALTBYTES + 8);
 		const uint8_t *nonce = p + crypto_pwhash_SALTBYTES + 16;
-		if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > 16 || mem < crypto_pwhash_MEMLIMIT_MIN ||
-		    mem > (1ull << 31)) {
-			seterr(err, errlen, "%s: tham số Argon2id không hợp lệ / bad Argon2id parameters", path);
+		if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > 16 ||
+		    mem < crypto_pwhash_MEMLIMIT_MIN || mem > (1ull << 31)) {
+			seterr(err, errlen,
+			       "%s: tham số Argon2id không hợp lệ / bad Argon2id parameters", path);
 			goto fail;
 		}
 		uint8_t *key = sodium_malloc(crypto_secretbox_KEYBYTES);
 		if (key == NULL)
 			fatal("sodium_malloc failed");
-		if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, passphrase, strlen(passphrase), p, ops,
-				  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0 ||
+		if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, passphrase, strlen(passphrase), p,
+		                  ops, (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0 ||
 		    crypto_secretbox_open_easy(kp->sk, nonce + crypto_secretbox_NONCEBYTES,
-					       crypto_secretbox_MACBYTES + KEY_SK_BYTES, nonce, key) != 0) {
+		                               crypto_secretbox_MACBYTES + KEY_SK_BYTES, nonce,
+		                               key) != 0) {
 			sodium_free(key);
 			seterr(err, errlen, "%s: sai mật khẩu / wrong passphrase", path);
 			goto fail;
@@ -282,7 +292,8 @@ struct keypair *keyfile_read_secret(const char *path, const char *passphrase, ch
 		goto fail;
 	}
 	if (keypair_derive(kp) != 0 || sodium_memcmp(kp->kid, blob + 4, KEY_ID_BYTES) != 0) {
-		seterr(err, errlen, "%s: mã khóa không khớp, tệp hỏng / key id mismatch, corrupt file", path);
+		seterr(err, errlen,
+		       "%s: mã khóa không khớp, tệp hỏng / key id mismatch, corrupt file", path);
 		goto fail;
 	}
 	sodium_free(blob);
@@ -293,24 +304,26 @@ fail:
 	return NULL;
 }
 
-int keyfile_parse_public(const char *b64, uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES], char *err,
-			 size_t errlen)
+int keyfile_parse_public(const char *b64, uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES],
+                         char *err, size_t errlen)
 {
 	uint8_t blob[PUBLIC_BYTES + 1];
 	long n = b64_decode(blob, sizeof blob, b64, strlen(b64));
 	if (n != PUBLIC_BYTES || blob[0] != 'T' || blob[1] != 'P' || blob[2] != 1)
-		return seterr(err, errlen, "không phải khóa công khai TBSC / not a TBSC public key");
+		return seterr(err, errlen,
+		              "không phải khóa công khai TBSC / not a TBSC public key");
 	uint8_t want[KEY_ID_BYTES];
 	key_id(blob + 3 + KEY_ID_BYTES, want);
 	if (memcmp(want, blob + 3, KEY_ID_BYTES) != 0)
-		return seterr(err, errlen, "mã khóa không khớp khóa / key id does not match the key");
+		return seterr(err, errlen,
+		              "mã khóa không khớp khóa / key id does not match the key");
 	memcpy(pk, blob + 3 + KEY_ID_BYTES, KEY_PK_BYTES);
 	memcpy(kid, want, KEY_ID_BYTES);
 	return 0;
 }
 
-int keyfile_read_public(const char *path, uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES], char *err,
-			size_t errlen)
+int keyfile_read_public(const char *path, uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES],
+                        char *err, size_t errlen)
 {
 	char *line = NULL;
 	if (key_line(path, &line, err, errlen) != 0)

@@ -31,21 +31,21 @@ void keypair_free(struct keypair *kp);
  * atomically). With a passphrase the key is sealed under Argon2id + XSalsa20-Poly1305.
  */
 int keyfile_write_secret(const char *path, const struct keypair *kp, const char *passphrase,
-			 bool force, char *err, size_t errlen);
+                         bool force, char *err, size_t errlen);
 /* Writes the public key file (comment line + one base64 line); same overwrite rule. */
 int keyfile_write_public(const char *path, const struct keypair *kp, const char *comment,
-			 bool force, char *err, size_t errlen);
+                         bool force, char *err, size_t errlen);
 
 /* True when the secret key file at path needs a passphrase. */
 bool keyfile_is_protected(const char *path);
 /* Reads a secret key file (passphrase NULL when unprotected); NULL with err on failure. */
 struct keypair *keyfile_read_secret(const char *path, const char *passphrase, char *err,
-				    size_t errlen);
+                                    size_t errlen);
 /* Reads a public key file, or parses the base64 line itself (keyfile_parse_public). */
 int keyfile_read_public(const char *path, uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES],
-			char *err, size_t errlen);
+                        char *err, size_t errlen);
 int keyfile_parse_public(const char *b64, uint8_t pk[KEY_PK_BYTES], uint8_t kid[KEY_ID_BYTES],
-			 char *err, size_t errlen);
+                         char *err, size_t errlen);
 /* The base64 public key line for kp->pk (malloc'd). */
 char *keyfile_public_line(const uint8_t pk[KEY_PK_BYTES]);
 

@@ -11,8 +11,9 @@
 #include <time.h>
 
 const char *const registry_roles[] = {
-    "unit", "system_owner", "commune_office", "culture_society", "commune_police", "commune_irt",
-    "national_centre", "provincial_irt", "provincial_police", "auditor", NULL};
+    "unit",        "system_owner",    "commune_office", "culture_society",   "commune_police",
+    "commune_irt", "national_centre", "provincial_irt", "provincial_police", "auditor",
+    NULL};
 
 struct registry *registry_new(void)
 {
@@ -41,8 +42,8 @@ bool registry_id_valid(const char *id)
 	if (n == 0 || n > AGENCY_ID_MAX)
 		return false;
 	for (const char *p = id; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' && *p != '_' &&
-		    *p != '.')
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' &&
+		    *p != '_' && *p != '.')
 			return false;
 	return true;
 }
@@ -55,12 +56,14 @@ struct agency *registry_find(const struct registry *reg, const char *id)
 	return NULL;
 }
 
-struct agency *registry_add(struct registry *reg, const char *id, const char *name, const char *role,
-			    const char *group, char *err, size_t errlen)
+struct agency *registry_add(struct registry *reg, const char *id, const char *name,
+                            const char *role, const char *group, char *err, size_t errlen)
 {
 	if (!registry_id_valid(id)) {
-		seterr(err, errlen, "mã đơn vị không hợp lệ \"%s\" (a-z 0-9 . - _, tối đa %d) / invalid agency id",
-		       id, AGENCY_ID_MAX);
+		seterr(
+		    err, errlen,
+		    "mã đơn vị không hợp lệ \"%s\" (a-z 0-9 . - _, tối đa %d) / invalid agency id",
+		    id, AGENCY_ID_MAX);
 		return NULL;
 	}
 	if (registry_find(reg, id) != NULL) {
@@ -119,7 +122,8 @@ struct parse_state {
 	int errors;
 };
 
-static void parse_error(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void parse_error(struct parse_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void parse_error(struct parse_state *st, const char *fmt, ...)
 {
 	char msg[512];
@@ -131,9 +135,10 @@ static void parse_error(struct parse_state *st, const char *fmt, ...)
 	if (st->err == NULL || st->errused + 1 >= st->errlen)
 		return;
 	int n = snprintf(st->err + st->errused, st->errlen - st->errused, "%s%s:%d: %s",
-			 st->errused ? "\n" : "", st->path, st->line, msg);
+	                 st->errused ? "\n" : "", st->path, st->line, msg);
 	if (n > 0)
-		st->errused += (size_t)n < st->errlen - st->errused ? (size_t)n : st->errlen - st->errused - 1;
+		st->errused +=
+		    (size_t)n < st->errlen - st->errused ? (size_t)n : st->errlen - st->errused - 1;
 }
 
 /* inih calls the reader once per line, which lets the handler know its line number. */
@@ -164,14 +169,17 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	struct parse_state *st = user;
 	char reason[ERRBUF_MAX];
 	if (strncmp(section, "agency ", 7) != 0) {
-		parse_error(st, "mục không hợp lệ [%s], cần [agency ID] / section must be [agency ID]", section);
+		parse_error(st,
+		            "mục không hợp lệ [%s], cần [agency ID] / section must be [agency ID]",
+		            section);
 		return 1;
 	}
 	const char *id = section + 7;
 	if (st->current == NULL || strcmp(st->current->id, id) != 0) {
 		st->current = registry_find(st->reg, id);
 		if (st->current == NULL) {
-			st->current = registry_add(st->reg, id, NULL, NULL, NULL, reason, sizeof reason);
+			st->current =
+			    registry_add(st->reg, id, NULL, NULL, NULL, reason, sizeof reason);
 			if (st->current == NULL) {
 				parse_error(st, "%s", reason);
 				return 1;
@@ -197,14 +205,16 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		if (!parse_bool(value, &a->revoked))
 			parse_error(st, "revoked: cần yes/no / must be yes or no");
 	} else if (strcmp(name, "key") == 0) {
-		/* key = <public key line> <valid from YYYY-MM-DD> <valid until YYYY-MM-DD> [revoked] */
+		/* key = <public key line> <valid from YYYY-MM-DD> <valid until YYYY-MM-DD>
+		 * [revoked] */
 		char b64[128], from[32], until[32], flag[32];
 		flag[0] = '\0';
 		int n = sscanf(value, "%127s %31s %31s %31s", b64, from, until, flag);
 		uint8_t pk[KEY_PK_BYTES], kid[KEY_ID_BYTES];
 		int64_t f, u;
 		if (n < 3) {
-			parse_error(st, "key: cần \"KHÓA TỪ-NGÀY ĐẾN-NGÀY [revoked]\" / expected \"KEY FROM UNTIL [revoked]\"");
+			parse_error(st, "key: cần \"KHÓA TỪ-NGÀY ĐẾN-NGÀY [revoked]\" / expected "
+			                "\"KEY FROM UNTIL [revoked]\"");
 			return 1;
 		}
 		if (keyfile_parse_public(b64, pk, kid, reason, sizeof reason) != 0) {
@@ -221,9 +231,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 		}
 		for (size_t i = 0; i < st->reg->count; i++)
 			for (size_t j = 0; j < st->reg->agencies[i].key_count; j++)
-				if (memcmp(st->reg->agencies[i].keys[j].pk, pk, KEY_PK_BYTES) == 0) {
-					parse_error(st, "key: khóa đã thuộc đơn vị %s / key already belongs to %s",
-						    st->reg->agencies[i].id, st->reg->agencies[i].id);
+				if (memcmp(st->reg->agencies[i].keys[j].pk, pk, KEY_PK_BYTES) ==
+				    0) {
+					parse_error(st,
+					            "key: khóa đã thuộc đơn vị %s / key already "
+					            "belongs to %s",
+					            st->reg->agencies[i].id,
+					            st->reg->agencies[i].id);
 					return 1;
 				}
 		agency_add_key(a, pk, f, u);
@@ -271,17 +285,19 @@ int registry_save(const struct registry *reg, const char *path, char *err, size_
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
 		fatal("open_memstream failed");
-	fprintf(f, "# Sổ đăng ký đơn vị / agency registry. Sửa bằng `incident registry`, không sửa tay.\n");
+	fprintf(f, "# Sổ đăng ký đơn vị / agency registry. Sửa bằng `incident registry`, không sửa "
+	           "tay.\n");
 	for (size_t i = 0; i < reg->count; i++) {
 		const struct agency *a = &reg->agencies[i];
-		fprintf(f, "\n[agency %s]\nname = %s\nrole = %s\ngroup = %s\nrevoked = %s\n", a->id, a->name,
-			a->role, a->group, a->revoked ? "yes" : "no");
+		fprintf(f, "\n[agency %s]\nname = %s\nrole = %s\ngroup = %s\nrevoked = %s\n", a->id,
+		        a->name, a->role, a->group, a->revoked ? "yes" : "no");
 		for (size_t j = 0; j < a->key_count; j++) {
 			char from[16], until[16];
 			char *line = keyfile_public_line(a->keys[j].pk);
 			format_date(from, sizeof from, a->keys[j].valid_from);
 			format_date(until, sizeof until, a->keys[j].valid_until);
-			fprintf(f, "key = %s %s %s%s\n", line, from, until, a->keys[j].revoked ? " revoked" : "");
+			fprintf(f, "key = %s %s %s%s\n", line, from, until,
+			        a->keys[j].revoked ? " revoked" : "");
 			free(line);
 		}
 	}
@@ -292,8 +308,8 @@ int registry_save(const struct registry *reg, const char *path, char *err, size_
 }
 
 enum registry_verdict registry_lookup(const struct registry *reg, const char *agency_id,
-				      const uint8_t kid[KEY_ID_BYTES], int64_t now,
-				      const struct registry_key **key, const struct agency **agency)
+                                      const uint8_t kid[KEY_ID_BYTES], int64_t now,
+                                      const struct registry_key **key, const struct agency **agency)
 {
 	const struct agency *a = registry_find(reg, agency_id);
 	if (a == NULL)
@@ -321,18 +337,26 @@ enum registry_verdict registry_lookup(const struct registry *reg, const char *ag
 const char *registry_verdict_text(enum registry_verdict v)
 {
 	switch (v) {
-	case REGISTRY_OK: return "hợp lệ / valid";
-	case REGISTRY_UNKNOWN_AGENCY: return "đơn vị chưa đăng ký / unknown agency";
-	case REGISTRY_UNKNOWN_KEY: return "mã khóa không thuộc đơn vị / unknown key id for this agency";
-	case REGISTRY_AGENCY_REVOKED: return "đơn vị đã bị thu hồi / agency revoked";
-	case REGISTRY_KEY_REVOKED: return "khóa đã bị thu hồi / key revoked";
-	case REGISTRY_KEY_NOT_YET_VALID: return "khóa chưa có hiệu lực / key not yet valid";
-	case REGISTRY_KEY_EXPIRED: return "khóa đã hết hạn / key expired";
+	case REGISTRY_OK:
+		return "hợp lệ / valid";
+	case REGISTRY_UNKNOWN_AGENCY:
+		return "đơn vị chưa đăng ký / unknown agency";
+	case REGISTRY_UNKNOWN_KEY:
+		return "mã khóa không thuộc đơn vị / unknown key id for this agency";
+	case REGISTRY_AGENCY_REVOKED:
+		return "đơn vị đã bị thu hồi / agency revoked";
+	case REGISTRY_KEY_REVOKED:
+		return "khóa đã bị thu hồi / key revoked";
+	case REGISTRY_KEY_NOT_YET_VALID:
+		return "khóa chưa có hiệu lực / key not yet valid";
+	case REGISTRY_KEY_EXPIRED:
+		return "khóa đã hết hạn / key expired";
 	}
 	return "?";
 }
 
-const struct registry_key *registry_current_key(const struct registry *reg, const char *agency_id, int64_t now)
+const struct registry_key *registry_current_key(const struct registry *reg, const char *agency_id,
+                                                int64_t now)
 {
 	const struct agency *a = registry_find(reg, agency_id);
 	const struct registry_key *best = NULL;

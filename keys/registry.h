@@ -20,7 +20,7 @@ struct registry_key {
 
 struct agency {
 	char *id;
-	char *name;  /* display name, Vietnamese */
+	char *name; /* display name, Vietnamese */
 	char *role;
 	char *group; /* commune the agency belongs to */
 	bool revoked;
@@ -57,17 +57,19 @@ int registry_save(const struct registry *reg, const char *path, char *err, size_
 
 struct agency *registry_find(const struct registry *reg, const char *id);
 /* Adds an agency (copies strings); -1 when the id exists or is malformed. */
-struct agency *registry_add(struct registry *reg, const char *id, const char *name, const char *role,
-			    const char *group, char *err, size_t errlen);
+struct agency *registry_add(struct registry *reg, const char *id, const char *name,
+                            const char *role, const char *group, char *err, size_t errlen);
 void agency_add_key(struct agency *a, const uint8_t pk[KEY_PK_BYTES], int64_t from, int64_t until);
 
 /* Finds the key (agency, kid) valid at time now; *key set only when REGISTRY_OK. */
 enum registry_verdict registry_lookup(const struct registry *reg, const char *agency_id,
-				      const uint8_t kid[KEY_ID_BYTES], int64_t now,
-				      const struct registry_key **key, const struct agency **agency);
+                                      const uint8_t kid[KEY_ID_BYTES], int64_t now,
+                                      const struct registry_key **key,
+                                      const struct agency **agency);
 const char *registry_verdict_text(enum registry_verdict v);
 /* The agency's key to seal to at time now: valid, not revoked, the most recent; NULL if none. */
-const struct registry_key *registry_current_key(const struct registry *reg, const char *agency_id, int64_t now);
+const struct registry_key *registry_current_key(const struct registry *reg, const char *agency_id,
+                                                int64_t now);
 
 bool registry_id_valid(const char *id);
 

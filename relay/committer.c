@@ -51,7 +51,8 @@ static void *committer_run(void *arg)
 	return NULL;
 }
 
-struct committer *committer_start(struct store *st, size_t max_batch, void (*on_commit)(void *), void *arg)
+struct committer *committer_start(struct store *st, size_t max_batch, void (*on_commit)(void *),
+                                  void *arg)
 {
 	struct committer *c = xcalloc(1, sizeof *c);
 	c->st = st;

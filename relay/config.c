@@ -20,10 +20,18 @@ struct directive {
 	long default_long, min, max;
 };
 
-#define S(sec, name, field, def) {sec, name, D_STRING, offsetof(struct relay_config, field), def, 0, 0, 0}
-#define P(sec, name, field, def) {sec, name, D_PATH, offsetof(struct relay_config, field), def, 0, 0, 0}
+#define S(sec, name, field, def)                                                                   \
+	{                                                                                          \
+		sec, name, D_STRING, offsetof(struct relay_config, field), def, 0, 0, 0            \
+	}
+#define P(sec, name, field, def)                                                                   \
+	{                                                                                          \
+		sec, name, D_PATH, offsetof(struct relay_config, field), def, 0, 0, 0              \
+	}
 #define L(sec, name, field, def, lo, hi)                                                           \
-	{sec, name, D_LONG, offsetof(struct relay_config, field), NULL, def, lo, hi}
+	{                                                                                          \
+		sec, name, D_LONG, offsetof(struct relay_config, field), NULL, def, lo, hi         \
+	}
 
 static const struct directive directives[] = {
     S("relay", "listen", listen, "127.0.0.1:8470"),
@@ -121,7 +129,8 @@ struct load_state {
 	unsigned char seen[DIRECTIVE_COUNT];
 };
 
-static void load_error(struct load_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void load_error(struct load_state *st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void load_error(struct load_state *st, const char *fmt, ...)
 {
 	char msg[400];
@@ -132,10 +141,11 @@ static void load_error(struct load_state *st, const char *fmt, ...)
 	st->errors++;
 	if (st->err == NULL || st->used + 1 >= st->errlen)
 		return;
-	int n = snprintf(st->err + st->used, st->errlen - st->used, "%s%s:%d: %s", st->used ? "\n" : "",
-			 st->path, st->line, msg);
+	int n = snprintf(st->err + st->used, st->errlen - st->used, "%s%s:%d: %s",
+	                 st->used ? "\n" : "", st->path, st->line, msg);
 	if (n > 0)
-		st->used += (size_t)n < st->errlen - st->used ? (size_t)n : st->errlen - st->used - 1;
+		st->used +=
+		    (size_t)n < st->errlen - st->used ? (size_t)n : st->errlen - st->used - 1;
 }
 
 static char *reader(char *str, int num, void *stream)
@@ -161,11 +171,13 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 			char *end = NULL;
 			long v = strtol(value, &end, 10);
 			if (*value == '\0' || *end != '\0')
-				load_error(st, "[%s] %s: cần một số nguyên / expected an integer, got \"%s\"", section,
-					   name, value);
+				load_error(
+				    st,
+				    "[%s] %s: cần một số nguyên / expected an integer, got \"%s\"",
+				    section, name, value);
 			else if (v < d->min || v > d->max)
-				load_error(st, "[%s] %s: %ld ngoài khoảng %ld..%ld / out of range", section, name, v,
-					   d->min, d->max);
+				load_error(st, "[%s] %s: %ld ngoài khoảng %ld..%ld / out of range",
+				           section, name, v, d->min, d->max);
 			else
 				*long_field(st->cfg, d) = v;
 		} else {
@@ -207,7 +219,9 @@ int config_load(const char *path, struct relay_config *cfg, char *err, size_t er
 		err[0] = '\0';
 	st.f = fopen(path, "r");
 	if (st.f == NULL)
-		return seterr(err, errlen, "%s: không mở được tệp cấu hình / cannot open the configuration", path);
+		return seterr(err, errlen,
+		              "%s: không mở được tệp cấu hình / cannot open the configuration",
+		              path);
 	char *copy = xstrdup(path);
 	st.dir = xstrdup(dirname(copy));
 	free(copy);
@@ -222,7 +236,8 @@ int config_load(const char *path, struct relay_config *cfg, char *err, size_t er
 	unsigned port;
 	if (config_listen(cfg, host, sizeof host, &port) != 0) {
 		st.line = 0;
-		load_error(&st, "[relay] listen: cần host:port / expected host:port, got \"%s\"", cfg->listen);
+		load_error(&st, "[relay] listen: cần host:port / expected host:port, got \"%s\"",
+		           cfg->listen);
 	}
 	free(st.dir);
 	return st.errors ? -1 : 0;

@@ -22,19 +22,20 @@ struct relay_config {
 	long threads;
 	long batch_max;
 	/* fan-out */
-	char *recipients;  /* recipients and routes file; "" = intake only */
-	char *templates;   /* notification templates directory */
-	char *public_url;  /* how gateways reach this relay (SMS delivery reports) */
+	char *recipients; /* recipients and routes file; "" = intake only */
+	char *templates;  /* notification templates directory */
+	char *public_url; /* how gateways reach this relay (SMS delivery reports) */
 	long retry_floor, retry_ceiling, lifetime; /* seconds */
 	long delivery_batch;
 	char *smtp_host, *smtp_helo, *smtp_from, *smtp_ca_file, *smtp_username, *smtp_password;
 	long smtp_port, smtp_starttls, smtp_timeout;
-	char *sms_profile, *sms_url, *sms_username, *sms_password, *sms_from, *sms_method, *sms_headers,
-	    *sms_body_template;
+	char *sms_profile, *sms_url, *sms_username, *sms_password, *sms_from, *sms_method,
+	    *sms_headers, *sms_body_template;
 	long sms_dlr_mask, sms_timeout;
 	char *webhook_ca_file;
 	long webhook_timeout, webhook_per_endpoint, webhook_max_connections;
-	long ack_normal_minutes, ack_serious_minutes, escalation_interval; /* 0 minutes: no escalation */
+	long ack_normal_minutes, ack_serious_minutes,
+	    escalation_interval;          /* 0 minutes: no escalation */
 	long deadline_days, remind_hours; /* legal clocks: 5 days; remind this long before */
 };
 

@@ -1,4 +1,5 @@
-/* delivery.c: per-channel workers: claim due jobs, build notifications, send, record every outcome. */
+/* delivery.c: per-channel workers: claim due jobs, build notifications, send, record every outcome.
+ */
 #include "delivery.h"
 
 #include "logsync.h"
@@ -60,7 +61,7 @@ struct prepared {
 /* A stored report opened once for all the jobs of a batch that name it. */
 struct opened_report {
 	char report_id[REPORT_ID_CHARS + 1]; /* "" when empty */
-	int status;                          /* 0 opened, -1 missing from the store, -2 cannot reopen */
+	int status; /* 0 opened, -1 missing from the store, -2 cannot reopen */
 	char err[ERRBUF_MAX];
 	struct stored_report sr;
 	struct envelope env;
@@ -83,7 +84,8 @@ static void opened_clear(struct opened_report *o)
 }
 
 /* The report of job, opened from the store unless o holds it already. */
-static struct opened_report *opened_get(struct relay *relay, struct opened_report *o, const char *report_id)
+static struct opened_report *opened_get(struct relay *relay, struct opened_report *o,
+                                        const char *report_id)
 {
 	if (o->report_id[0] != '\0' && strcmp(o->report_id, report_id) == 0)
 		return o;
@@ -93,15 +95,20 @@ static struct opened_report *opened_get(struct relay *relay, struct opened_repor
 		o->status = -1;
 		return o;
 	}
-	if (envelope_decode(o->sr.envelope, o->sr.envelope_len, &o->env, o->err, sizeof o->err) != 0 ||
-	    envelope_open(&o->env, relay->key, &o->plain, &o->plain_len, o->err, sizeof o->err) != 0 ||
-	    signed_report_decode(o->plain, o->plain_len, &o->signed_rep, o->err, sizeof o->err) != 0 ||
-	    report_decode(o->signed_rep.report, o->signed_rep.report_len, &o->rep, o->err, sizeof o->err) != 0)
+	if (envelope_decode(o->sr.envelope, o->sr.envelope_len, &o->env, o->err, sizeof o->err) !=
+	        0 ||
+	    envelope_open(&o->env, relay->key, &o->plain, &o->plain_len, o->err, sizeof o->err) !=
+	        0 ||
+	    signed_report_decode(o->plain, o->plain_len, &o->signed_rep, o->err, sizeof o->err) !=
+	        0 ||
+	    report_decode(o->signed_rep.report, o->signed_rep.report_len, &o->rep, o->err,
+	                  sizeof o->err) != 0)
 		o->status = -2;
 	return o;
 }
 
-uint64_t delivery_backoff_ms(unsigned attempt, uint64_t floor_ms, uint64_t ceiling_ms, uint32_t random)
+uint64_t delivery_backoff_ms(unsigned attempt, uint64_t floor_ms, uint64_t ceiling_ms,
+                             uint32_t random)
 {
 	uint64_t base = floor_ms;
 	for (unsigned i = 1; i < attempt && base < ceiling_ms; i++)
@@ -125,7 +132,8 @@ static void prepared_clear(struct prepared *p)
 	memset(p, 0, sizeof *p);
 }
 
-static void fail_prepare(struct prepared *p, const char *fmt, const char *why) __attribute__((format(printf, 2, 0)));
+static void fail_prepare(struct prepared *p, const char *fmt, const char *why)
+    __attribute__((format(printf, 2, 0)));
 static void fail_prepare(struct prepared *p, const char *fmt, const char *why)
 {
 	p->ready = false;
@@ -145,7 +153,8 @@ static void fail_prepare(struct prepared *p, const char *fmt, const char *why)
 }
 
 /* The X25519 key of pk into xpk, converted once per worker; false when pk is not a valid key. */
-static bool worker_xkey(struct worker *w, const uint8_t pk[KEY_PK_BYTES], uint8_t xpk[crypto_box_PUBLICKEYBYTES])
+static bool worker_xkey(struct worker *w, const uint8_t pk[KEY_PK_BYTES],
+                        uint8_t xpk[crypto_box_PUBLICKEYBYTES])
 {
 	bool ok = true;
 	pthread_mutex_lock(&w->xkey_lock);
@@ -153,7 +162,8 @@ static bool worker_xkey(struct worker *w, const uint8_t pk[KEY_PK_BYTES], uint8_
 	while (i < w->nxkeys && memcmp(w->xkeys[i].pk, pk, KEY_PK_BYTES) != 0)
 		i++;
 	if (i == w->nxkeys) {
-		struct xkey *k = &w->xkeys[w->nxkeys < XKEY_CACHE ? w->nxkeys++ : w->next_xkey++ % XKEY_CACHE];
+		struct xkey *k =
+		    &w->xkeys[w->nxkeys < XKEY_CACHE ? w->nxkeys++ : w->next_xkey++ % XKEY_CACHE];
 		memset(k, 0, sizeof *k);
 		if (crypto_sign_ed25519_pk_to_curve25519(k->xpk, pk) == 0)
 			memcpy(k->pk, pk, KEY_PK_BYTES);
@@ -167,7 +177,8 @@ static bool worker_xkey(struct worker *w, const uint8_t pk[KEY_PK_BYTES], uint8_
 }
 
 /* Builds the notification and the channel's rendering for one job. */
-static void prepare(struct worker *w, struct job *job, struct prepared *p, struct opened_report *cache)
+static void prepare(struct worker *w, struct job *job, struct prepared *p,
+                    struct opened_report *cache)
 {
 	struct delivery_engine *de = w->de;
 	struct relay *relay = de->relay;
@@ -176,11 +187,14 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	p->ready = false;
 	struct opened_report *o = opened_get(relay, cache, job->report_id);
 	if (o->status == -1) {
-		fail_prepare(p, "báo cáo không còn trong kho / report missing from the store%s", "");
+		fail_prepare(p, "báo cáo không còn trong kho / report missing from the store%s",
+		             "");
 		return;
 	}
 	if (o->status != 0) {
-		fail_prepare(p, "không mở lại được báo cáo đã lưu / cannot reopen the stored report: %s", o->err);
+		fail_prepare(
+		    p, "không mở lại được báo cáo đã lưu / cannot reopen the stored report: %s",
+		    o->err);
 		return;
 	}
 	const struct stored_report sr = o->sr; /* shallow: o keeps ownership */
@@ -193,8 +207,10 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	memset(&ro, 0, sizeof ro);
 	char recipient_name[256] = "", agency_name[256] = "";
 	pthread_rwlock_rdlock(&relay->registry_lock);
-	const struct recipient *rc = relay->routing ? routing_find(relay->routing, job->recipient) : NULL;
-	const struct registry_key *key = rc ? registry_current_key(relay->registry, rc->agency, now_s()) : NULL;
+	const struct recipient *rc =
+	    relay->routing ? routing_find(relay->routing, job->recipient) : NULL;
+	const struct registry_key *key =
+	    rc ? registry_current_key(relay->registry, rc->agency, now_s()) : NULL;
 	const struct agency *reporter = registry_find(relay->registry, sr.agency);
 	if (rc != NULL) {
 		if (key != NULL)
@@ -217,11 +233,15 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	bool have_key = key != NULL;
 	pthread_rwlock_unlock(&relay->registry_lock);
 	if (rc == NULL) {
-		fail_prepare(p, "người nhận %s không còn trong cấu hình / recipient no longer configured", job->recipient);
+		fail_prepare(
+		    p, "người nhận %s không còn trong cấu hình / recipient no longer configured",
+		    job->recipient);
 		goto out_clear;
 	}
 	if (!have_key) {
-		fail_prepare(p, "người nhận %s không có khóa còn hiệu lực / recipient has no valid key", job->recipient);
+		fail_prepare(
+		    p, "người nhận %s không có khóa còn hiệu lực / recipient has no valid key",
+		    job->recipient);
 		goto out_clear;
 	}
 	ro.language = language;
@@ -235,8 +255,8 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	relay_token(relay->key, "ack", job->report_id, job->recipient, ack_token);
 	memcpy(ack_code, ack_token, ACK_CODE_CHARS);
 	ack_code[ACK_CODE_CHARS] = '\0';
-	ack_url = xasprintf("%s/v1/ack?r=%s&to=%s&k=%s", relay->cfg->public_url, job->report_id, job->recipient,
-			    ack_token);
+	ack_url = xasprintf("%s/v1/ack?r=%s&to=%s&k=%s", relay->cfg->public_url, job->report_id,
+	                    job->recipient, ack_token);
 	ro.ack_url = ack_url;
 	ro.ack_code = ack_code;
 
@@ -256,12 +276,15 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	memcpy(n.report_hash, sr.hash, WIRE_HASH_BYTES);
 	uint8_t xpk[crypto_box_PUBLICKEYBYTES];
 	if (!worker_xkey(w, pk, xpk)) {
-		fail_prepare(p, "khóa công khai người nhận không hợp lệ / invalid recipient public key%s", "");
+		fail_prepare(
+		    p, "khóa công khai người nhận không hợp lệ / invalid recipient public key%s",
+		    "");
 		goto out_clear;
 	}
 	if (notify_seal_x25519(&n, xpk, plain, plain_len, err, sizeof err) != 0 ||
 	    notify_encode(&n, relay->key, &p->notification, &p->notification_len) != 0) {
-		fail_prepare(p, "không lập được thông báo / cannot build the notification: %s", err);
+		fail_prepare(p, "không lập được thông báo / cannot build the notification: %s",
+		             err);
 		notify_clear(&n);
 		goto out_clear;
 	}
@@ -272,7 +295,8 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	int rr = 0;
 	if (strcmp(job->channel, "email") == 0) {
 		d->kind = CHANNEL_EMAIL;
-		rr = render_email(relay->renderer, repp, &n, &ro, &p->subject, &p->text, err, sizeof err);
+		rr = render_email(relay->renderer, repp, &n, &ro, &p->subject, &p->text, err,
+		                  sizeof err);
 		d->subject = p->subject;
 		d->text = p->text;
 		d->attachment = p->notification;
@@ -280,7 +304,8 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 		p->attachment_name = xasprintf("thong-bao-%s.tbsc", p->nid);
 		d->attachment_name = p->attachment_name;
 		char first[REPORT_ID_CHARS + 1];
-		if (store_incident_first(relay->store, sr.incident_id, job->recipient, job->channel, first) == 1 &&
+		if (store_incident_first(relay->store, sr.incident_id, job->recipient, job->channel,
+		                         first) == 1 &&
 		    strcmp(first, job->report_id) != 0) {
 			notify_id(first, job->recipient, job->channel, p->thread);
 			d->thread_id = p->thread;
@@ -288,24 +313,26 @@ static void prepare(struct worker *w, struct job *job, struct prepared *p, struc
 	} else if (strcmp(job->channel, "sms") == 0) {
 		unsigned segments = 0;
 		d->kind = CHANNEL_SMS;
-		rr = render_sms(relay->renderer, repp, &n, &ro, p->notification, p->notification_len, &p->sms_text,
-				&segments, err, sizeof err);
+		rr = render_sms(relay->renderer, repp, &n, &ro, p->notification,
+		                p->notification_len, &p->sms_text, &segments, err, sizeof err);
 		d->sms_text = p->sms_text;
 		d->sms_ucs2 = sms_ucs2;
 		char token[33];
 		intake_dlr_token(relay->key, job->report_id, job->recipient, token);
-		p->dlr_url = xasprintf("%s/v1/dlr?r=%s&to=%s&k=%s&type=%%d&reply=%%A", relay->cfg->public_url,
-				       job->report_id, job->recipient, token);
+		p->dlr_url =
+		    xasprintf("%s/v1/dlr?r=%s&to=%s&k=%s&type=%%d&reply=%%A",
+		              relay->cfg->public_url, job->report_id, job->recipient, token);
 		d->dlr_url = p->dlr_url;
 	} else {
 		d->kind = CHANNEL_WEBHOOK;
-		rr = render_webhook(relay->renderer, repp, &n, &ro, p->notification, p->notification_len, &p->json, err,
-				    sizeof err);
+		rr = render_webhook(relay->renderer, repp, &n, &ro, p->notification,
+		                    p->notification_len, &p->json, err, sizeof err);
 		if (rr == 0) {
 			d->body = p->json;
 			d->body_len = strlen(p->json);
 			d->timestamp = now_s();
-			p->signature = webhook_signature(relay->key, p->nid, d->timestamp, d->body, d->body_len);
+			p->signature = webhook_signature(relay->key, p->nid, d->timestamp, d->body,
+			                                 d->body_len);
 			d->signature = p->signature;
 		}
 	}
@@ -330,10 +357,12 @@ static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (!ps[i].ready)
 			continue;
-		if (w->kind == CHANNEL_WEBHOOK && store_endpoint_disabled(w->de->relay->store, ps[i].d.address)) {
+		if (w->kind == CHANNEL_WEBHOOK &&
+		    store_endpoint_disabled(w->de->relay->store, ps[i].d.address)) {
 			ps[i].res.outcome = DELIVERY_PERMANENT;
-			snprintf(ps[i].res.detail, sizeof ps[i].res.detail,
-				 "địa chỉ đã bị vô hiệu hóa (410) / endpoint disabled after 410 Gone");
+			snprintf(
+			    ps[i].res.detail, sizeof ps[i].res.detail,
+			    "địa chỉ đã bị vô hiệu hóa (410) / endpoint disabled after 410 Gone");
 			continue;
 		}
 		ds[m] = &ps[i].d;
@@ -341,13 +370,18 @@ static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
 	}
 	if (m > 0) {
 		switch (w->kind) {
-		case CHANNEL_EMAIL: email_send(w->email, ds, m, res); break;
-		case CHANNEL_WEBHOOK: webhook_send(w->webhook, ds, m, res); break;
+		case CHANNEL_EMAIL:
+			email_send(w->email, ds, m, res);
+			break;
+		case CHANNEL_WEBHOOK:
+			webhook_send(w->webhook, ds, m, res);
+			break;
 		case CHANNEL_SMS:
 			for (size_t i = 0; i < m; i++)
 				sms_send(w->sms, ds[i], &res[i]);
 			break;
-		case CHANNEL_KIND_COUNT: break;
+		case CHANNEL_KIND_COUNT:
+			break;
 		}
 	}
 	for (size_t i = 0; i < m; i++)
@@ -357,19 +391,26 @@ static void send_prepared(struct worker *w, struct prepared *ps, size_t n)
 	free(map);
 }
 
-int delivery_notice(struct relay *relay, char *const *to, size_t n, const char *tag, const char *subject,
-		    const char *text, char *const *results)
+int delivery_notice(struct relay *relay, char *const *to, size_t n, const char *tag,
+                    const char *subject, const char *text, char *const *results)
 {
 	const struct relay_config *c = relay->cfg;
 	char err[ERRBUF_MAX];
 	if (c->smtp_host[0] == '\0' || n == 0) {
 		for (size_t i = 0; i < n; i++)
-			snprintf(results[i], ERRBUF_MAX, "%s", "chưa cấu hình email / email not configured");
+			snprintf(results[i], ERRBUF_MAX, "%s",
+			         "chưa cấu hình email / email not configured");
 		return -1;
 	}
-	struct email_config ec = {c->smtp_host, (unsigned)c->smtp_port, c->smtp_helo, c->smtp_from, (int)c->smtp_starttls,
-				  c->smtp_ca_file[0] ? c->smtp_ca_file : NULL, c->smtp_username[0] ? c->smtp_username : NULL,
-				  c->smtp_password[0] ? c->smtp_password : NULL, (int)c->smtp_timeout};
+	struct email_config ec = {c->smtp_host,
+	                          (unsigned)c->smtp_port,
+	                          c->smtp_helo,
+	                          c->smtp_from,
+	                          (int)c->smtp_starttls,
+	                          c->smtp_ca_file[0] ? c->smtp_ca_file : NULL,
+	                          c->smtp_username[0] ? c->smtp_username : NULL,
+	                          c->smtp_password[0] ? c->smtp_password : NULL,
+	                          (int)c->smtp_timeout};
 	struct email_channel *ch = email_channel_new(&ec, err, sizeof err);
 	int sent = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -413,20 +454,24 @@ static void tell_undeliverable(struct delivery_engine *de, const struct job *j, 
 	const char *group = reporter ? reporter->group : "";
 	for (size_t i = 0; relay->routing && i < relay->routing->recipient_count && nto < 16; i++) {
 		const struct recipient *rc = &relay->routing->recipients[i];
-		bool office = strcmp(rc->role, "commune_office") == 0 && strcmp(rc->group, group) == 0;
+		bool office =
+		    strcmp(rc->role, "commune_office") == 0 && strcmp(rc->group, group) == 0;
 		bool unit = strcmp(rc->agency, sr.agency) == 0;
 		if ((office || unit) && rc->address[CHANNEL_EMAIL] != NULL)
 			to[nto++] = xstrdup(rc->address[CHANNEL_EMAIL]);
 	}
 	pthread_rwlock_unlock(&relay->registry_lock);
-	char *subject = xasprintf("[TBSC] Không chuyển được thông báo / undeliverable notification: %s", sr.incident_id);
-	char *text = xasprintf("Relay không chuyển được báo cáo tới một người nhận sau %u lần thử.\n"
-			       "The relay could not deliver a report to one recipient after %u attempts.\n\n"
-			       "Mã báo cáo / report id: %s\nMã sự cố / incident id: %s\nĐơn vị báo cáo / reporting agency: %s\n"
-			       "Người nhận / recipient: %s\nKênh / channel: %s\nLỗi cuối / last error: %s\n\n"
-			       "Hãy liên lạc người nhận bằng kênh khác. / Reach the recipient another way.\n",
-			       j->attempts + 1, j->attempts + 1, sr.report_id, sr.incident_id, sr.agency, j->recipient,
-			       j->channel, why);
+	char *subject = xasprintf(
+	    "[TBSC] Không chuyển được thông báo / undeliverable notification: %s", sr.incident_id);
+	char *text = xasprintf(
+	    "Relay không chuyển được báo cáo tới một người nhận sau %u lần thử.\n"
+	    "The relay could not deliver a report to one recipient after %u attempts.\n\n"
+	    "Mã báo cáo / report id: %s\nMã sự cố / incident id: %s\nĐơn vị báo cáo / reporting "
+	    "agency: %s\n"
+	    "Người nhận / recipient: %s\nKênh / channel: %s\nLỗi cuối / last error: %s\n\n"
+	    "Hãy liên lạc người nhận bằng kênh khác. / Reach the recipient another way.\n",
+	    j->attempts + 1, j->attempts + 1, sr.report_id, sr.incident_id, sr.agency, j->recipient,
+	    j->channel, why);
 	char results[16][ERRBUF_MAX], *rp[16];
 	for (size_t i = 0; i < 16; i++)
 		rp[i] = results[i];
@@ -435,7 +480,8 @@ static void tell_undeliverable(struct delivery_engine *de, const struct job *j, 
 	delivery_notice(relay, to, nto, tag, subject, text, rp);
 	for (size_t i = 0; i < nto; i++) {
 		char *note = xasprintf("%s: %s", to[i], results[i]);
-		store_job_note(relay->store, j->id, "undeliverable-notice", note, (uint64_t)now_ms());
+		store_job_note(relay->store, j->id, "undeliverable-notice", note,
+		               (uint64_t)now_ms());
 		free(note);
 		free(to[i]);
 	}
@@ -477,15 +523,18 @@ static void record(struct worker *w, struct prepared *ps, size_t n)
 			break;
 		case DELIVERY_TEMPORARY:
 		default: {
-			uint64_t delay = delivery_backoff_ms(o[i].attempt, (uint64_t)cfg->retry_floor * 1000,
-							     (uint64_t)cfg->retry_ceiling * 1000, randombytes_random());
+			uint64_t delay = delivery_backoff_ms(
+			    o[i].attempt, (uint64_t)cfg->retry_floor * 1000,
+			    (uint64_t)cfg->retry_ceiling * 1000, randombytes_random());
 			if (r->retry_after > 0 && (uint64_t)r->retry_after * 1000 > delay)
 				delay = (uint64_t)r->retry_after * 1000;
 			if (now + delay > j->expires_ms) {
 				o[i].state = JOB_UNDELIVERABLE;
 				o[i].outcome = "undeliverable";
-				log_warn("không chuyển được / undeliverable: report %s to %s by %s after %u attempts: %s",
-					 j->report_id, j->recipient, j->channel, o[i].attempt, r->detail);
+				log_warn("không chuyển được / undeliverable: report %s to %s by %s "
+				         "after %u attempts: %s",
+				         j->report_id, j->recipient, j->channel, o[i].attempt,
+				         r->detail);
 			} else {
 				o[i].state = JOB_DEFERRED;
 				o[i].outcome = "deferred";
@@ -493,12 +542,14 @@ static void record(struct worker *w, struct prepared *ps, size_t n)
 			}
 		}
 		}
-		log_info("%s %s -> %s/%s: %s (%d %s)", o[i].outcome, j->report_id, j->recipient, j->channel,
-			 ps[i].nid, r->code, r->detail);
+		log_info("%s %s -> %s/%s: %s (%d %s)", o[i].outcome, j->report_id, j->recipient,
+		         j->channel, ps[i].nid, r->code, r->detail);
 	}
 	char err[ERRBUF_MAX];
 	if (store_jobs_record(de->relay->store, o, n, now, err, sizeof err) != 0) {
-		log_error("không ghi được kết quả chuyển phát / cannot record delivery outcomes: %s", err);
+		log_error(
+		    "không ghi được kết quả chuyển phát / cannot record delivery outcomes: %s",
+		    err);
 	} else {
 		if (de->relay->logsync != NULL)
 			logsync_kick(de->relay->logsync);
@@ -541,7 +592,8 @@ static void *worker_run(void *arg)
 		struct job *jobs = NULL;
 		size_t n = 0;
 		char err[ERRBUF_MAX];
-		if (store_jobs_claim(de->relay->store, channel, (uint64_t)now_ms(), batch, &jobs, &n, err, sizeof err) != 0)
+		if (store_jobs_claim(de->relay->store, channel, (uint64_t)now_ms(), batch, &jobs,
+		                     &n, err, sizeof err) != 0)
 			log_error("%s: %s", channel, err);
 		if (n > 0) {
 			struct prepared *ps = xcalloc(n, sizeof *ps);
@@ -549,7 +601,8 @@ static void *worker_run(void *arg)
 			 * bulk of a delivery's cost. */
 			struct prepare_part part = {w, jobs, ps, n / 2, n};
 			pthread_t helper;
-			bool helped = n >= 8 && pthread_create(&helper, NULL, prepare_range, &part) == 0;
+			bool helped =
+			    n >= 8 && pthread_create(&helper, NULL, prepare_range, &part) == 0;
 			struct prepare_part mine = {w, jobs, ps, 0, helped ? n / 2 : n};
 			prepare_range(&mine);
 			if (helped)
@@ -605,28 +658,33 @@ static int open_channel(struct delivery_engine *de, struct worker *w, char *err,
 	case CHANNEL_EMAIL: {
 		if (c->smtp_host[0] == '\0')
 			return 0;
-		struct email_config ec = {c->smtp_host, (unsigned)c->smtp_port, c->smtp_helo, c->smtp_from,
-					  (int)c->smtp_starttls, OPT(c->smtp_ca_file), OPT(c->smtp_username),
-					  OPT(c->smtp_password), (int)c->smtp_timeout};
+		struct email_config ec = {
+		    c->smtp_host,          (unsigned)c->smtp_port, c->smtp_helo,
+		    c->smtp_from,          (int)c->smtp_starttls,  OPT(c->smtp_ca_file),
+		    OPT(c->smtp_username), OPT(c->smtp_password),  (int)c->smtp_timeout};
 		w->email = email_channel_new(&ec, err, errlen);
 		return w->email ? 1 : -1;
 	}
 	case CHANNEL_SMS: {
 		if (c->sms_url[0] == '\0')
 			return 0;
-		struct sms_config sc = {c->sms_profile, c->sms_url, OPT(c->sms_username), OPT(c->sms_password),
-					c->sms_from, (int)c->sms_dlr_mask, c->sms_method, OPT(c->sms_headers),
-					OPT(c->sms_body_template), (int)c->sms_timeout};
+		struct sms_config sc = {
+		    c->sms_profile,       c->sms_url,          OPT(c->sms_username),
+		    OPT(c->sms_password), c->sms_from,         (int)c->sms_dlr_mask,
+		    c->sms_method,        OPT(c->sms_headers), OPT(c->sms_body_template),
+		    (int)c->sms_timeout};
 		w->sms = sms_channel_new(&sc, err, errlen);
 		return w->sms ? 1 : -1;
 	}
 	case CHANNEL_WEBHOOK: {
-		struct webhook_config wc = {OPT(c->webhook_ca_file), (int)c->webhook_timeout, (int)c->webhook_per_endpoint,
-					    (int)c->webhook_max_connections};
+		struct webhook_config wc = {OPT(c->webhook_ca_file), (int)c->webhook_timeout,
+		                            (int)c->webhook_per_endpoint,
+		                            (int)c->webhook_max_connections};
 		w->webhook = webhook_channel_new(&wc, err, errlen);
 		return w->webhook ? 1 : -1;
 	}
-	case CHANNEL_KIND_COUNT: break;
+	case CHANNEL_KIND_COUNT:
+		break;
 	}
 #undef OPT
 	return 0;
@@ -649,7 +707,8 @@ struct delivery_engine *delivery_start(struct relay *relay, char *err, size_t er
 		if (rc < 0)
 			goto fail;
 		if (rc == 0) {
-			log_info("kênh %s chưa cấu hình / channel %s not configured", channel_names[k], channel_names[k]);
+			log_info("kênh %s chưa cấu hình / channel %s not configured",
+			         channel_names[k], channel_names[k]);
 			continue;
 		}
 		if (pthread_create(&w->thread, NULL, worker_run, w) != 0)

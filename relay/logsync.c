@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#define LOGSYNC_BATCH 8192
+#define LOGSYNC_BATCH          8192
 #define CHECKPOINT_INTERVAL_MS 1000
 
 struct logsync {
@@ -39,14 +39,16 @@ static int catch_up(struct logsync *ls)
 			return 0;
 		uint8_t **entries;
 		size_t *lens, n;
-		if (store_log_read(ls->relay->store, have, LOGSYNC_BATCH, &entries, &lens, &n, err, sizeof err) != 0) {
+		if (store_log_read(ls->relay->store, have, LOGSYNC_BATCH, &entries, &lens, &n, err,
+		                   sizeof err) != 0) {
 			log_error("log: %s", err);
 			n = 0;
 		}
 		int rc = 0;
 		if (n > 0) {
 			pthread_mutex_lock(&ls->lock);
-			rc = logwriter_append(ls->lw, (const unsigned char *const *)entries, lens, n, err, sizeof err);
+			rc = logwriter_append(ls->lw, (const unsigned char *const *)entries, lens,
+			                      n, err, sizeof err);
 			pthread_mutex_unlock(&ls->lock);
 			if (rc != 0)
 				log_error("log: %s", err);
@@ -102,7 +104,8 @@ struct logsync *logsync_start(struct relay *relay, char *err, size_t errlen)
 {
 	struct logsync *ls = xcalloc(1, sizeof *ls);
 	ls->relay = relay;
-	ls->lw = logwriter_open(relay->cfg->log_dir, relay->cfg->origin, relay->key->sk, err, errlen);
+	ls->lw =
+	    logwriter_open(relay->cfg->log_dir, relay->cfg->origin, relay->key->sk, err, errlen);
 	if (ls->lw == NULL) {
 		free(ls);
 		return NULL;
@@ -111,7 +114,9 @@ struct logsync *logsync_start(struct relay *relay, char *err, size_t errlen)
 	pthread_mutex_init(&ls->wake_lock, NULL);
 	pthread_cond_init(&ls->wake, NULL);
 	if (catch_up(ls) != 0) {
-		seterr(err, errlen, "log: không đồng bộ được nhật ký với kho / cannot bring the log up to the store");
+		seterr(err, errlen,
+		       "log: không đồng bộ được nhật ký với kho / cannot bring the log up to the "
+		       "store");
 		logwriter_free(ls->lw);
 		free(ls);
 		return NULL;
@@ -164,7 +169,8 @@ static bool query_u64(struct MHD_Connection *conn, const char *name, uint64_t *o
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
@@ -190,7 +196,8 @@ enum MHD_Result logsync_http(struct logsync *ls, struct MHD_Connection *conn, co
 		pthread_mutex_unlock(&ls->lock);
 	} else {
 		return reply(conn, MHD_HTTP_BAD_REQUEST,
-			     xstrdup("{\"error\":\"bad_query\",\"reason\":\"cần index&size hoặc from&to / need index&size or from&to\"}\n"));
+		             xstrdup("{\"error\":\"bad_query\",\"reason\":\"cần index&size hoặc "
+		                     "from&to / need index&size or from&to\"}\n"));
 	}
 	if (rc != 0) {
 		char *body = xasprintf("{\"error\":\"no_proof\",\"reason\":\"%s\"}\n", err);
@@ -204,8 +211,10 @@ enum MHD_Result logsync_http(struct logsync *ls, struct MHD_Connection *conn, co
 	FILE *f = open_memstream(&buf, &len);
 	if (f == NULL)
 		fatal("open_memstream");
-	fprintf(f, inclusion ? "{\"index\":%llu,\"size\":%llu,\"hashes\":[" : "{\"from\":%llu,\"to\":%llu,\"hashes\":[",
-		(unsigned long long)a, (unsigned long long)b);
+	fprintf(f,
+	        inclusion ? "{\"index\":%llu,\"size\":%llu,\"hashes\":["
+	                  : "{\"from\":%llu,\"to\":%llu,\"hashes\":[",
+	        (unsigned long long)a, (unsigned long long)b);
 	for (size_t i = 0; i < count; i++) {
 		char *h = b64_encode(hashes[i], 32);
 		fprintf(f, "%s\"%s\"", i ? "," : "", h);

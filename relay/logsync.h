@@ -1,4 +1,5 @@
-/* logsync.h: carries committed log entries from the store into the tile directory and signs checkpoints. */
+/* logsync.h: carries committed log entries from the store into the tile directory and signs
+ * checkpoints. */
 #ifndef TBSC_LOGSYNC_H
 #define TBSC_LOGSYNC_H
 

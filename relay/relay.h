@@ -37,13 +37,15 @@ void intake_quiesce(struct intake *in);
 /* Waits (up to 5 s) for answers in flight to go out, then stops the server and frees in. */
 void intake_stop(struct intake *in);
 
-/* A token for (purpose, report, recipient): 32 hex characters of keyed BLAKE2b; purposes "dlr", "ack". */
-void relay_token(const struct keypair *relay, const char *purpose, const char *report_id, const char *recipient,
-		 char out[33]);
+/* A token for (purpose, report, recipient): 32 hex characters of keyed BLAKE2b; purposes "dlr",
+ * "ack". */
+void relay_token(const struct keypair *relay, const char *purpose, const char *report_id,
+                 const char *recipient, char out[33]);
 /* An SMS acknowledges with the first ACK_CODE_CHARS characters of its "ack" token. */
 #define ACK_CODE_CHARS 8
 /* The token a gateway's delivery-report URL carries for (report, recipient): 32 hex characters. */
-void intake_dlr_token(const struct keypair *relay, const char *report_id, const char *recipient, char out[33]);
+void intake_dlr_token(const struct keypair *relay, const char *report_id, const char *recipient,
+                      char out[33]);
 
 /* Replaces the registry (SIGHUP); the old one is freed once no request uses it. */
 /* ... and, when routing is not NULL, the routing too. */

@@ -2,8 +2,8 @@
 #include "delivery.h"
 #include "escalation.h"
 #include "logsync.h"
-#include "render.h"
 #include "relay.h"
+#include "render.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -29,7 +29,8 @@ static const char USAGE[] =
     "  --verbose      ghi nhật ký chi tiết / debug logging\n"
     "  --help         trợ giúp này / this help\n"
     "\n"
-    "Tín hiệu / signals: SIGHUP nạp lại sổ đăng ký / reloads the registry; SIGTERM dừng có trật tự\n"
+    "Tín hiệu / signals: SIGHUP nạp lại sổ đăng ký / reloads the registry; SIGTERM dừng có trật "
+    "tự\n"
     "/ orderly stop.  Mã thoát / exit codes: 0 thành công / success, 1 cấu hình không hợp lệ /\n"
     "invalid configuration, 2 lỗi sử dụng hoặc hệ thống / usage or system error.\n";
 
@@ -87,11 +88,15 @@ static int check_config(const struct relay_config *cfg)
 			fprintf(stderr, "%s\n", err);
 			bad = 1;
 		}
-		for (size_t i = 0; routing != NULL && reg != NULL && i < routing->recipient_count; i++) {
+		for (size_t i = 0; routing != NULL && reg != NULL && i < routing->recipient_count;
+		     i++) {
 			const struct recipient *rc = &routing->recipients[i];
 			if (registry_current_key(reg, rc->agency, now_s()) == NULL) {
-				fprintf(stderr, "%s: [recipient %s]: đơn vị %s không có khóa còn hiệu lực trong sổ đăng ký / agency %s has no valid key in the registry\n",
-					cfg->recipients, rc->id, rc->agency, rc->agency);
+				fprintf(stderr,
+				        "%s: [recipient %s]: đơn vị %s không có khóa còn hiệu lực "
+				        "trong sổ đăng ký / agency %s has no valid key in the "
+				        "registry\n",
+				        cfg->recipients, rc->id, rc->agency, rc->agency);
 				bad = 1;
 			}
 		}
@@ -109,7 +114,8 @@ static int check_config(const struct relay_config *cfg)
 	if (slash != NULL)
 		*slash = '\0';
 	if (access(slash ? dir : ".", W_OK) != 0) {
-		fprintf(stderr, "%s: thư mục kho không ghi được / store directory not writable\n", cfg->store);
+		fprintf(stderr, "%s: thư mục kho không ghi được / store directory not writable\n",
+		        cfg->store);
 		bad = 1;
 	}
 	free(dir);
@@ -121,21 +127,31 @@ static int check_config(const struct relay_config *cfg)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"check", no_argument, NULL, 'n'},
-					     {"verbose", no_argument, NULL, 'v'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"check", no_argument, NULL, 'n'},
+	                                     {"verbose", no_argument, NULL, 'v'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *config_path = NULL;
 	bool check = false;
 	int c;
 	log_set_prefix("relayd");
 	while ((c = getopt_long(argc, argv, "c:nvh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; break;
-		case 'n': check = true; break;
-		case 'v': log_set_level(LOG_LEVEL_DEBUG); break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		default: fputs(USAGE, stderr); return 2;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'h':
+			fputs(USAGE, stdout);
+			return 0;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -220,8 +236,8 @@ int main(int argc, char **argv)
 	}
 	char kid[2 * KEY_ID_BYTES + 1];
 	hex_encode(kid, relay.key->kid, KEY_ID_BYTES);
-	log_info("đang nghe / listening on %s (port %u), relay key %s, %zu agencies", cfg.listen, intake_port(in),
-		 kid, relay.registry->count);
+	log_info("đang nghe / listening on %s (port %u), relay key %s, %zu agencies", cfg.listen,
+	         intake_port(in), kid, relay.registry->count);
 
 	for (;;) {
 		int sig = 0;
@@ -230,18 +246,22 @@ int main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			struct registry *reg = registry_load(cfg.registry, err, sizeof err);
 			if (reg == NULL) {
-				log_error("nạp lại sổ đăng ký thất bại, giữ bản cũ / registry reload failed, keeping the old one:\n%s",
-					  err);
+				log_error("nạp lại sổ đăng ký thất bại, giữ bản cũ / registry "
+				          "reload failed, keeping the old one:\n%s",
+				          err);
 				continue;
 			}
 			struct routing *routing = NULL;
-			if (cfg.recipients[0] != '\0' && (routing = routing_load(cfg.recipients, err, sizeof err)) == NULL) {
-				log_error("nạp lại người nhận thất bại, giữ bản cũ / recipients reload failed, keeping the old ones:\n%s",
-					  err);
+			if (cfg.recipients[0] != '\0' &&
+			    (routing = routing_load(cfg.recipients, err, sizeof err)) == NULL) {
+				log_error("nạp lại người nhận thất bại, giữ bản cũ / recipients "
+				          "reload failed, keeping the old ones:\n%s",
+				          err);
 				registry_free(reg);
 				continue;
 			}
-			log_info("đã nạp lại sổ đăng ký / registry reloaded: %zu agencies", reg->count);
+			log_info("đã nạp lại sổ đăng ký / registry reloaded: %zu agencies",
+			         reg->count);
 			relay_registry_swap(&relay, reg, routing);
 			continue;
 		}

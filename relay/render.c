@@ -165,7 +165,7 @@ static const char *const placeholder_names[P_COUNT] = {
     "category_label",  "severity_label", "agency_name",    "agency",          "incident_id",
     "report_id",       "report_prefix",  "sms_code",       "notification_id", "log_index",
     "received_time",   "recipient",      "recipient_name", "channel",         "clear_fields",
-    "attachment_name", "verify_url",  "ack_url",        "ack_code"};
+    "attachment_name", "verify_url",     "ack_url",        "ack_code"};
 
 #define BIT(p) (1u << (p))
 /* What an SMS may say: never a report field beyond these, whatever the configuration. */
@@ -762,7 +762,8 @@ static void values_fill(struct values *vs, const struct language *lang, const st
 	vs->v[P_ATTACHMENT_NAME] = xasprintf("thong-bao-%s.tbsc", n->nid);
 	vs->v[P_VERIFY_URL] = clean(
 	    o->verify_url && *o->verify_url ? o->verify_url : label_get(lang, "none"), false, 200);
-	vs->v[P_ACK_URL] = clean(o->ack_url && *o->ack_url ? o->ack_url : label_get(lang, "none"), false, 400);
+	vs->v[P_ACK_URL] =
+	    clean(o->ack_url && *o->ack_url ? o->ack_url : label_get(lang, "none"), false, 400);
 	vs->v[P_ACK_CODE] = clean(o->ack_code && *o->ack_code ? o->ack_code : "-", false, 16);
 	if (with_fields) {
 		struct sbuf cf = {0};

@@ -27,7 +27,8 @@ struct render_options {
 	const char *recipient_name; /* may be NULL */
 	const char *verify_url;     /* the relay's public URL, may be NULL */
 	const char *ack_url;        /* link that acknowledges this notification, may be NULL */
-	const char *ack_code;       /* short code an SMS reply "ACK <code>" acknowledges with, may be NULL */
+	const char
+	    *ack_code; /* short code an SMS reply "ACK <code>" acknowledges with, may be NULL */
 };
 
 /* Loads DIR/<lang>/ for every language directory present; "vi" is required. Caller frees. */

@@ -32,8 +32,8 @@ static void perr(struct parse *p, const char *fmt, ...)
 	p->errors++;
 	if (p->err == NULL || p->used + 1 >= p->errlen)
 		return;
-	int n = snprintf(p->err + p->used, p->errlen - p->used, "%s%s:%d: %s", p->used ? "\n" : "", p->path,
-			 p->line, msg);
+	int n = snprintf(p->err + p->used, p->errlen - p->used, "%s%s:%d: %s", p->used ? "\n" : "",
+	                 p->path, p->line, msg);
 	if (n > 0)
 		p->used += (size_t)n < p->errlen - p->used ? (size_t)n : p->errlen - p->used - 1;
 }
@@ -85,7 +85,8 @@ static struct recipient *recipient_get(struct parse *p, const char *id)
 		perr(p, "[recipient %s]: mã không hợp lệ / invalid id", id);
 		return NULL;
 	}
-	p->r->recipients = xrealloc(p->r->recipients, (p->r->recipient_count + 1) * sizeof *p->r->recipients);
+	p->r->recipients =
+	    xrealloc(p->r->recipients, (p->r->recipient_count + 1) * sizeof *p->r->recipients);
 	struct recipient *rc = &p->r->recipients[p->r->recipient_count++];
 	memset(rc, 0, sizeof *rc);
 	rc->id = xstrdup(id);
@@ -140,7 +141,8 @@ static bool field_known(const char *key)
 	return false;
 }
 
-static void recipient_entry(struct parse *p, struct recipient *rc, const char *name, const char *value)
+static void recipient_entry(struct parse *p, struct recipient *rc, const char *name,
+                            const char *value)
 {
 	if (!strcmp(name, "name")) {
 		set_str(&rc->name, value);
@@ -177,7 +179,9 @@ static void recipient_entry(struct parse *p, struct recipient *rc, const char *n
 		else if (!strcmp(value, "gsm7"))
 			rc->sms_ucs2 = false;
 		else
-			perr(p, "sms: cần ucs2 (có dấu) hoặc gsm7 (không dấu) / expected ucs2 or gsm7");
+			perr(
+			    p,
+			    "sms: cần ucs2 (có dấu) hoặc gsm7 (không dấu) / expected ucs2 or gsm7");
 	} else if (!strcmp(name, "language")) {
 		if (strcmp(value, "vi") && strcmp(value, "en"))
 			perr(p, "language: cần vi hoặc en / expected vi or en");
@@ -187,7 +191,10 @@ static void recipient_entry(struct parse *p, struct recipient *rc, const char *n
 		rc->clear_count = split(value, &rc->clear);
 		for (size_t i = 0; i < rc->clear_count; i++)
 			if (!field_known(rc->clear[i]))
-				perr(p, "clear: trường báo cáo không biết \"%s\" / unknown report field", rc->clear[i]);
+				perr(p,
+				     "clear: trường báo cáo không biết \"%s\" / unknown report "
+				     "field",
+				     rc->clear[i]);
 	} else if (!strcmp(name, "drill")) {
 		if (!yesno(value, &rc->drill))
 			perr(p, "drill: cần yes/no / expected yes or no");
@@ -221,7 +228,8 @@ static void route_entry(struct parse *p, struct route *rt, const char *name, con
 		for (size_t i = 0; !any && i < n; i++) {
 			int k = report_kind_from_name(items[i]);
 			if (k < 0)
-				perr(p, "kinds: loại báo cáo không biết \"%s\" / unknown kind", items[i]);
+				perr(p, "kinds: loại báo cáo không biết \"%s\" / unknown kind",
+				     items[i]);
 			else
 				rt->kinds |= 1u << k;
 		}
@@ -235,7 +243,10 @@ static void route_entry(struct parse *p, struct route *rt, const char *name, con
 				for (const char *const *c = report_categories; *c; c++)
 					ok |= strcmp(*c, items[i]) == 0;
 				if (!ok)
-					perr(p, "categories: loại sự cố không biết \"%s\" / unknown category", items[i]);
+					perr(p,
+					     "categories: loại sự cố không biết \"%s\" / unknown "
+					     "category",
+					     items[i]);
 			}
 			rt->categories = items;
 			rt->category_count = n;
@@ -250,7 +261,9 @@ static void route_entry(struct parse *p, struct route *rt, const char *name, con
 		else if (!strcmp(value, "serious"))
 			rt->severity = 1;
 		else
-			perr(p, "severity: cần normal, serious hoặc * / expected normal, serious or *");
+			perr(
+			    p,
+			    "severity: cần normal, serious hoặc * / expected normal, serious or *");
 	} else if (!strcmp(name, "drill")) {
 		bool b;
 		if (!strcmp(value, "any") || !strcmp(value, "*"))
@@ -273,7 +286,10 @@ static void route_entry(struct parse *p, struct route *rt, const char *name, con
 				if (!strcmp(channel_names[c], items[i]))
 					found = c;
 			if (found < 0)
-				perr(p, "channels: kênh không biết \"%s\" (email, sms, webhook) / unknown channel", items[i]);
+				perr(p,
+				     "channels: kênh không biết \"%s\" (email, sms, webhook) / "
+				     "unknown channel",
+				     items[i]);
 			else
 				rt->channels |= 1u << found;
 		}
@@ -293,7 +309,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 	} else if (!strncmp(section, "route ", 6)) {
 		route_entry(p, route_get(p, section + 6), name, value);
 	} else {
-		perr(p, "mục không hợp lệ [%s]: cần [recipient ID] hoặc [route TÊN] / expected [recipient ID] or [route NAME]",
+		perr(p,
+		     "mục không hợp lệ [%s]: cần [recipient ID] hoặc [route TÊN] / expected "
+		     "[recipient ID] or [route NAME]",
 		     section);
 	}
 	return 1;
@@ -358,22 +376,30 @@ struct routing *routing_load(const char *path, char *err, size_t errlen)
 				continue;
 			if (!strncmp(t, "recipient:", 10)) {
 				if (routing_find(p.r, t + 10) == NULL)
-					perr(&p, "[route %s]: không có người nhận \"%s\" / no such recipient", rt->name, t + 10);
+					perr(&p,
+					     "[route %s]: không có người nhận \"%s\" / no such "
+					     "recipient",
+					     rt->name, t + 10);
 				continue;
 			}
 			bool ok = false;
 			for (const char *const *r = registry_roles; *r; r++)
 				ok |= strcmp(*r, t) == 0;
 			if (!ok)
-				perr(&p, "[route %s]: \"%s\" không phải vai trò hay recipient:ID / not a role or recipient:ID",
+				perr(&p,
+				     "[route %s]: \"%s\" không phải vai trò hay recipient:ID / not "
+				     "a role or recipient:ID",
 				     rt->name, t);
 		}
 	}
 	for (size_t i = 0; i < p.r->recipient_count; i++) {
 		const struct recipient *x = &p.r->recipients[i];
-		if (x->backup != NULL && (routing_find(p.r, x->backup) == NULL || !strcmp(x->backup, x->id)))
-			perr(&p, "[recipient %s] backup: không có người nhận \"%s\" khác / no other recipient \"%s\"", x->id,
-			     x->backup, x->backup);
+		if (x->backup != NULL &&
+		    (routing_find(p.r, x->backup) == NULL || !strcmp(x->backup, x->id)))
+			perr(&p,
+			     "[recipient %s] backup: không có người nhận \"%s\" khác / no other "
+			     "recipient \"%s\"",
+			     x->id, x->backup, x->backup);
 	}
 	if (p.errors) {
 		routing_free(p.r);
@@ -390,8 +416,8 @@ const struct recipient *routing_find(const struct routing *r, const char *id)
 	return NULL;
 }
 
-static bool route_matches(const struct route *rt, const char *kind, const char *category, const char *severity,
-			  bool drill)
+static bool route_matches(const struct route *rt, const char *kind, const char *category,
+                          const char *severity, bool drill)
 {
 	int k = report_kind_from_name(kind);
 	if (k < 0 || !(rt->kinds & (1u << k)))
@@ -412,15 +438,16 @@ static bool addressed(const struct route *rt, const struct recipient *rc)
 {
 	for (size_t j = 0; j < rt->to_count; j++) {
 		const char *t = rt->to[j];
-		if (!strcmp(t, "*") || !strcmp(t, rc->role) || (!strncmp(t, "recipient:", 10) && !strcmp(t + 10, rc->id)))
+		if (!strcmp(t, "*") || !strcmp(t, rc->role) ||
+		    (!strncmp(t, "recipient:", 10) && !strcmp(t + 10, rc->id)))
 			return true;
 	}
 	return false;
 }
 
 size_t routing_resolve(const struct routing *r, const char *reporter_group, const char *kind,
-		       const char *category, const char *severity, bool drill, struct route_target *out,
-		       size_t max)
+                       const char *category, const char *severity, bool drill,
+                       struct route_target *out, size_t max)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < r->recipient_count; i++) {

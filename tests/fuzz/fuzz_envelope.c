@@ -1,5 +1,5 @@
-/* fuzz_envelope.c: libFuzzer target for the relay's decoders of outside bytes: envelope, signed report,
- * acknowledgement, request authentication header. */
+/* fuzz_envelope.c: libFuzzer target for the relay's decoders of outside bytes: envelope, signed
+ * report, acknowledgement, request authentication header. */
 #include "mpack.h"
 #include "report.h"
 #include "wire.h"

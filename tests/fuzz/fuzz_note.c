@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (sodium_init() < 0)
 			abort();
 		unsigned char pk[32], sk[64];
-		crypto_sign_seed_keypair(pk, sk, (const unsigned char *)"tbsc-fuzz-seed-0123456789abcdef!");
+		crypto_sign_seed_keypair(pk, sk,
+		                         (const unsigned char *)"tbsc-fuzz-seed-0123456789abcdef!");
 		if (note_verifier_from_key(&v, "tbsc.relay.local/log", pk, err, sizeof err) != 0)
 			abort();
 		ready = 1;

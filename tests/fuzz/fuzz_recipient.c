@@ -1,4 +1,5 @@
-/* fuzz_recipient.c: libFuzzer target for what a recipient parses from outside: MIME, webhook JSON, SMS text. */
+/* fuzz_recipient.c: libFuzzer target for what a recipient parses from outside: MIME, webhook JSON,
+ * SMS text. */
 #include "recipient.h"
 
 #include <sodium.h>
@@ -25,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* every refusal has a reason and leaves nothing behind */
 	char *s = NULL;
 	err[0] = '\0';
-	if (webhook_data_string((const char *)data, size, "notification_id", &s, err, sizeof err) == 0)
+	if (webhook_data_string((const char *)data, size, "notification_id", &s, err, sizeof err) ==
+	    0)
 		free(s);
 	else if (err[0] == '\0' || s != NULL)
 		abort();

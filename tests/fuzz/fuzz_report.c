@@ -1,4 +1,5 @@
-/* fuzz_report.c: libFuzzer target for the report decoder; a decoded report must re-encode and decode again. */
+/* fuzz_report.c: libFuzzer target for the report decoder; a decoded report must re-encode and
+ * decode again. */
 #include "report.h"
 
 #include <stdlib.h>

@@ -34,10 +34,12 @@ static inline void fixture_report(struct report *r)
 	    {"detection_method", "logs"},
 	    {"notified", "network_member,coordinator"},
 	    {"ips", "203.0.113.7, 203.0.113.8"},
-	    {"description", "Máy tính tiếp đón bị mã hóa dữ liệu; yêu cầu tiền chuộc.\nĐã cách ly khỏi mạng."},
+	    {"description",
+	     "Máy tính tiếp đón bị mã hóa dữ liệu; yêu cầu tiền chuộc.\nĐã cách ly khỏi mạng."},
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-		ck_assert_msg(report_set(r, kv[i][0], kv[i][1], err, sizeof err) == 0, "%s: %s", kv[i][0], err);
+		ck_assert_msg(report_set(r, kv[i][0], kv[i][1], err, sizeof err) == 0, "%s: %s",
+		              kv[i][0], err);
 }
 
 /* A fresh temporary directory (caller removes it with rm -rf if it wants). */

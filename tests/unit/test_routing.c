@@ -18,7 +18,8 @@ static char *write_text(const char *dir, const char *name, const char *text)
 static const char RECIPIENTS[] =
     "[recipient vp-a]\nrole = commune_office\ngroup = xa-a\nemail = vp@a.vn\nphone = +84900000001\n"
     "[recipient vp-b]\nrole = commune_office\ngroup = xa-b\nemail = vp@b.vn\n"
-    "[recipient ca-tinh]\nrole = provincial_police\ngroup =\nemail = pa05@tinh.vn\nwebhook = https://pa05.tinh.vn/hook\n"
+    "[recipient ca-tinh]\nrole = provincial_police\ngroup =\nemail = pa05@tinh.vn\nwebhook = "
+    "https://pa05.tinh.vn/hook\n"
     "drill = no\n"
     "[recipient ttanm]\nrole = national_centre\nemail = ir@ttanm.vn\n"
     "[route all]\nto = *\nchannels = email, webhook\n"
@@ -40,7 +41,8 @@ START_TEST(resolve)
 	struct routing *r = routing_load(path, err, sizeof err);
 	ck_assert_msg(r != NULL, "%s", err);
 	struct route_target t[32];
-	/* A normal report from commune A: its own office, the province and the nation; not commune B. */
+	/* A normal report from commune A: its own office, the province and the nation; not commune
+	 * B. */
 	size_t n = routing_resolve(r, "xa-a", "notification", "malware", "normal", false, t, 32);
 	ck_assert_uint_eq(n, 4);
 	ck_assert(has(t, n, "vp-a", CHANNEL_EMAIL));
@@ -52,7 +54,8 @@ START_TEST(resolve)
 	n = routing_resolve(r, "xa-a", "initial", "ransomware", "serious", false, t, 32);
 	ck_assert(has(t, n, "vp-a", CHANNEL_SMS));
 	ck_assert_uint_eq(n, 5);
-	/* A drill: only the drill route applies, and only participants (ca-tinh said drill = no). */
+	/* A drill: only the drill route applies, and only participants (ca-tinh said drill = no).
+	 */
 	n = routing_resolve(r, "xa-a", "notification", "dos", "serious", true, t, 32);
 	ck_assert_uint_eq(n, 1);
 	ck_assert(has(t, n, "vp-a", CHANNEL_EMAIL));
@@ -65,14 +68,16 @@ END_TEST
 START_TEST(errors_have_lines)
 {
 	char *dir = fixture_tmpdir(), err[4096];
-	char *path = write_text(dir, "bad.ini",
-				"[recipient x]\nrole = mayor\nemail = not-an-address\nphone = 0912\nsms = fancy\n"
-				"[route r]\nkinds = gossip\nseverity = extreme\nchannels = pigeon\nto = recipient:nobody\n"
-				"[elsewhere]\nk = v\n");
+	char *path = write_text(
+	    dir, "bad.ini",
+	    "[recipient x]\nrole = mayor\nemail = not-an-address\nphone = 0912\nsms = fancy\n"
+	    "[route r]\nkinds = gossip\nseverity = extreme\nchannels = pigeon\nto = "
+	    "recipient:nobody\n"
+	    "[elsewhere]\nk = v\n");
 	ck_assert_ptr_null(routing_load(path, err, sizeof err));
-	const char *want[] = {"bad.ini:2: role", "bad.ini:3: email", "bad.ini:4: phone", "bad.ini:5: sms",
-			      "bad.ini:7: kinds", "bad.ini:8: severity", "bad.ini:9: channels", "bad.ini:12:",
-			      "nobody"};
+	const char *want[] = {"bad.ini:2: role",     "bad.ini:3: email", "bad.ini:4: phone",
+	                      "bad.ini:5: sms",      "bad.ini:7: kinds", "bad.ini:8: severity",
+	                      "bad.ini:9: channels", "bad.ini:12:",      "nobody"};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
 		ck_assert_msg(strstr(err, want[i]) != NULL, "missing \"%s\" in:\n%s", want[i], err);
 	free(path);

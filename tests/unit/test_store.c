@@ -1,4 +1,5 @@
-/* test_store.c: registry parsing and lookup; the SQLite store's batches, duplicates, replays, reopen. */
+/* test_store.c: registry parsing and lookup; the SQLite store's batches, duplicates, replays,
+ * reopen. */
 #include "committer.h"
 #include "config.h"
 #include "mpack.h"
@@ -24,36 +25,46 @@ START_TEST(registry_parse_lookup_save)
 	char *dir = fixture_tmpdir(), err[2048];
 	struct keypair *a = keypair_generate(), *b = keypair_generate();
 	char *la = keyfile_public_line(a->pk), *lb = keyfile_public_line(b->pk);
-	char *text = xasprintf("[agency tram-y-te]\nname = Trạm Y tế\nrole = unit\ngroup = thach-quang\n"
-			       "key = %s 2020-01-01 2099-01-01\nkey = %s 2020-01-01 2021-01-01\n",
-			       la, lb);
+	char *text =
+	    xasprintf("[agency tram-y-te]\nname = Trạm Y tế\nrole = unit\ngroup = thach-quang\n"
+	              "key = %s 2020-01-01 2099-01-01\nkey = %s 2020-01-01 2021-01-01\n",
+	              la, lb);
 	char *path = write_text(dir, "reg.ini", text);
 	struct registry *reg = registry_load(path, err, sizeof err);
 	ck_assert_msg(reg != NULL, "%s", err);
 	const struct registry_key *k;
 	const struct agency *ag;
-	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", a->kid, 1764000000, &k, &ag), REGISTRY_OK);
+	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", a->kid, 1764000000, &k, &ag),
+	                 REGISTRY_OK);
 	ck_assert_str_eq(ag->name, "Trạm Y tế");
 	ck_assert(memcmp(k->pk, a->pk, 32) == 0);
-	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", b->kid, 1764000000, &k, NULL), REGISTRY_KEY_EXPIRED);
-	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", b->kid, 1500000000, &k, NULL), REGISTRY_KEY_NOT_YET_VALID);
+	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", b->kid, 1764000000, &k, NULL),
+	                 REGISTRY_KEY_EXPIRED);
+	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", b->kid, 1500000000, &k, NULL),
+	                 REGISTRY_KEY_NOT_YET_VALID);
 	uint8_t none[8] = {0};
-	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", none, 1764000000, &k, NULL), REGISTRY_UNKNOWN_KEY);
-	ck_assert_int_eq(registry_lookup(reg, "khac", a->kid, 1764000000, &k, NULL), REGISTRY_UNKNOWN_AGENCY);
+	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", none, 1764000000, &k, NULL),
+	                 REGISTRY_UNKNOWN_KEY);
+	ck_assert_int_eq(registry_lookup(reg, "khac", a->kid, 1764000000, &k, NULL),
+	                 REGISTRY_UNKNOWN_AGENCY);
 	reg->agencies[0].keys[0].revoked = true;
-	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", a->kid, 1764000000, &k, NULL), REGISTRY_KEY_REVOKED);
+	ck_assert_int_eq(registry_lookup(reg, "tram-y-te", a->kid, 1764000000, &k, NULL),
+	                 REGISTRY_KEY_REVOKED);
 	/* Save and load again: the same registry. */
 	ck_assert_int_eq(registry_save(reg, path, err, sizeof err), 0);
 	struct registry *again = registry_load(path, err, sizeof err);
 	ck_assert_msg(again != NULL, "%s", err);
 	ck_assert_uint_eq(again->agencies[0].key_count, 2);
 	ck_assert(again->agencies[0].keys[0].revoked);
-	ck_assert_int_eq(again->agencies[0].keys[1].valid_until, reg->agencies[0].keys[1].valid_until);
+	ck_assert_int_eq(again->agencies[0].keys[1].valid_until,
+	                 reg->agencies[0].keys[1].valid_until);
 	registry_free(again);
 	registry_free(reg);
 	/* Each error names its line; the whole file is refused. */
-	char *bad = write_text(dir, "bad.ini",
-			       "[agency ok]\nrole = unit\n[agency BAD ID]\nname = x\n[agency y]\nrole = chief\nkey = zzz 2020-01-01 2021-01-01\ncolour = blue\n");
+	char *bad =
+	    write_text(dir, "bad.ini",
+	               "[agency ok]\nrole = unit\n[agency BAD ID]\nname = x\n[agency y]\nrole = "
+	               "chief\nkey = zzz 2020-01-01 2021-01-01\ncolour = blue\n");
 	ck_assert_ptr_null(registry_load(bad, err, sizeof err));
 	ck_assert_msg(strstr(err, "bad.ini:4:") != NULL, "%s", err);
 	ck_assert_msg(strstr(err, "bad.ini:6: role") != NULL, "%s", err);
@@ -74,7 +85,8 @@ START_TEST(config_errors_and_defaults)
 {
 	char *dir = fixture_tmpdir(), err[2048];
 	struct relay_config cfg;
-	char *path = write_text(dir, "relay.ini", "[relay]\nstore = data/r.db\n[limits]\nthreads = 4\n");
+	char *path =
+	    write_text(dir, "relay.ini", "[relay]\nstore = data/r.db\n[limits]\nthreads = 4\n");
 	config_defaults(&cfg);
 	ck_assert_int_eq(config_load(path, &cfg, err, sizeof err), 0);
 	char *want = xasprintf("%s/data/r.db", dir);
@@ -83,7 +95,9 @@ START_TEST(config_errors_and_defaults)
 	ck_assert_int_eq(cfg.max_body, 65536);
 	config_free(&cfg);
 	free(want);
-	char *bad = write_text(dir, "bad.ini", "[relay]\nlisten = x\n[limits]\nthreads = 0\nthreads = many\nnope = 1\n");
+	char *bad =
+	    write_text(dir, "bad.ini",
+	               "[relay]\nlisten = x\n[limits]\nthreads = 0\nthreads = many\nnope = 1\n");
 	config_defaults(&cfg);
 	ck_assert_int_eq(config_load(bad, &cfg, err, sizeof err), -1);
 	ck_assert_msg(strstr(err, "bad.ini:4: [limits] threads") != NULL, "%s", err);
@@ -148,7 +162,9 @@ START_TEST(store_batches)
 	ck_assert_str_eq(sr.agency, "unit-a");
 	ck_assert_uint_eq(sr.envelope_len, 6);
 	stored_report_clear(&sr);
-	ck_assert_int_eq(store_report_get(st, "00000000000000000000000000000000", false, &sr, err, sizeof err), 0);
+	ck_assert_int_eq(
+	    store_report_get(st, "00000000000000000000000000000000", false, &sr, err, sizeof err),
+	    0);
 	uint64_t n;
 	store_log_count(st, &n, err, sizeof err);
 	ck_assert_uint_eq(n, 3);
@@ -162,11 +178,13 @@ START_TEST(store_batches)
 	ck_assert_uint_eq(lens[0], want_len);
 	ck_assert(memcmp(entries[0], want, want_len) == 0);
 	/* ... and is exactly one msgpack map with the documented keys, nothing trailing. */
-	static const char *const entry_keys[] = {"t", "i", "h", "a", "inc", "k", "d", "at", "routes", NULL};
+	static const char *const entry_keys[] = {"t", "i", "h",  "a",      "inc",
+	                                         "k", "d", "at", "routes", NULL};
 	msgpack_zone zone;
 	msgpack_object obj;
 	msgpack_zone_init(&zone, 1024);
-	ck_assert_msg(mpack_decode(want, want_len, 3, &zone, &obj, err, sizeof err) == 0, "%s", err);
+	ck_assert_msg(mpack_decode(want, want_len, 3, &zone, &obj, err, sizeof err) == 0, "%s",
+	              err);
 	ck_assert_int_eq(mpack_map_check(&obj, entry_keys, "entry", err, sizeof err), 0);
 	ck_assert_uint_eq(obj.via.map.size, 9);
 	msgpack_zone_destroy(&zone);

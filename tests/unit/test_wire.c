@@ -78,8 +78,11 @@ START_TEST(decode_hostile)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		err[0] = '\0';
-		ck_assert_int_eq(report_decode((const uint8_t *)cases[i].bytes, cases[i].len, &r, err, sizeof err), -1);
-		ck_assert_msg(strstr(err, cases[i].why) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].why);
+		ck_assert_int_eq(report_decode((const uint8_t *)cases[i].bytes, cases[i].len, &r,
+		                               err, sizeof err),
+		                 -1);
+		ck_assert_msg(strstr(err, cases[i].why) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+		              err, cases[i].why);
 	}
 }
 END_TEST
@@ -125,7 +128,8 @@ START_TEST(keyfile_roundtrip)
 }
 END_TEST
 
-static uint8_t *make_envelope(const struct keypair *agency, const struct keypair *relay, size_t *len)
+static uint8_t *make_envelope(const struct keypair *agency, const struct keypair *relay,
+                              size_t *len)
 {
 	struct report r;
 	uint8_t *rb, *env;
@@ -133,8 +137,9 @@ static uint8_t *make_envelope(const struct keypair *agency, const struct keypair
 	char err[256];
 	fixture_report(&r);
 	ck_assert_int_eq(report_encode(&r, &rb, &rlen, err, sizeof err), 0);
-	ck_assert_int_eq(envelope_create(agency, "tram-y-te", relay->xpk, rb, rlen, 1764000000, &env, len, err, sizeof err),
-			 0);
+	ck_assert_int_eq(envelope_create(agency, "tram-y-te", relay->xpk, rb, rlen, 1764000000,
+	                                 &env, len, err, sizeof err),
+	                 0);
 	free(rb);
 	report_clear(&r);
 	return env;
@@ -142,7 +147,8 @@ static uint8_t *make_envelope(const struct keypair *agency, const struct keypair
 
 START_TEST(envelope_sign_seal_open)
 {
-	struct keypair *agency = keypair_generate(), *relay = keypair_generate(), *other = keypair_generate();
+	struct keypair *agency = keypair_generate(), *relay = keypair_generate(),
+	               *other = keypair_generate();
 	size_t len;
 	uint8_t *env = make_envelope(agency, relay, &len);
 	struct envelope e;
@@ -169,7 +175,8 @@ START_TEST(envelope_sign_seal_open)
 		env[i] ^= 0x01;
 		struct envelope t;
 		if (envelope_decode(env, len, &t, err, sizeof err) == 0) {
-			ck_assert_msg(envelope_verify(&t, agency->pk) != 0, "byte %zu flipped still verifies", i);
+			ck_assert_msg(envelope_verify(&t, agency->pk) != 0,
+			              "byte %zu flipped still verifies", i);
 			envelope_clear(&t);
 		}
 		env[i] ^= 0x01;
@@ -202,7 +209,8 @@ START_TEST(receipt_roundtrip)
 	ck_assert_int_eq(receipt_verify(&back, other->pk), -1);
 	back.log_index = 43;
 	ck_assert_int_eq(receipt_verify(&back, relay->pk), -1);
-	/* Deterministic: signing again gives the same bytes (the relay relies on it for resubmissions). */
+	/* Deterministic: signing again gives the same bytes (the relay relies on it for
+	 * resubmissions). */
 	struct receipt again = rc;
 	receipt_sign(&again, relay);
 	ck_assert(memcmp(again.sig, rc.sig, sizeof rc.sig) == 0);
