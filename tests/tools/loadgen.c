@@ -1,4 +1,5 @@
-/* loadgen.c: the intake benchmark: bench set-up, pre-signed envelopes, keep-alive clients, crypto ceiling. */
+/* loadgen.c: the intake benchmark: bench set-up, pre-signed envelopes, keep-alive clients, crypto
+ * ceiling. */
 #include "keyfile.h"
 #include "registry.h"
 #include "report.h"
@@ -24,8 +25,8 @@
 #include <unistd.h>
 
 #define REPORT_TARGET_BYTES 1024
-#define RESPONSE_MAX 16384
-#define MAX_THREADS 64
+#define RESPONSE_MAX        16384
+#define MAX_THREADS         64
 
 static const char USAGE[] =
     "usage: loadgen setup DIR [--agencies N] [--threads N] [--port N]\n"
@@ -80,17 +81,25 @@ static void agency_id(char *out, size_t outlen, long i)
 static int setup_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"agencies", required_argument, NULL, 'a'},
-					     {"threads", required_argument, NULL, 't'},
-					     {"port", required_argument, NULL, 'p'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"threads", required_argument, NULL, 't'},
+	                                     {"port", required_argument, NULL, 'p'},
+	                                     {NULL, 0, NULL, 0}};
 	long agencies = 100, threads = 2, port = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "a:t:p:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': agencies = parse_long("--agencies", optarg, 1, 999); break;
-		case 't': threads = parse_long("--threads", optarg, 1, 64); break;
-		case 'p': port = parse_long("--port", optarg, 1, 65535); break;
-		default: fputs(USAGE, stderr); return 2;
+		case 'a':
+			agencies = parse_long("--agencies", optarg, 1, 999);
+			break;
+		case 't':
+			threads = parse_long("--threads", optarg, 1, 64);
+			break;
+		case 'p':
+			port = parse_long("--port", optarg, 1, 65535);
+			break;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -100,7 +109,8 @@ static int setup_main(int argc, char **argv)
 	const char *dir = argv[optind];
 	char err[ERRBUF_MAX];
 	char *sub = xasprintf("%s/agencies", dir);
-	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || (mkdir(sub, 0700) != 0 && errno != EEXIST))
+	if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
+	    (mkdir(sub, 0700) != 0 && errno != EEXIST))
 		fatal("%s: %s", sub, strerror(errno));
 
 	struct keypair *relay = keypair_generate();
@@ -134,13 +144,14 @@ static int setup_main(int argc, char **argv)
 
 	if (port == 0)
 		port = free_loopback_port();
-	char *cfg = xasprintf("# relay.ini: written by loadgen setup for the intake benchmark.\n"
-			      "[relay]\nlisten = 127.0.0.1:%ld\nstore = relay.db\nlog_dir = log\n"
-			      "secret_key = relay.sec\nregistry = registry.ini\n"
-			      "[limits]\nrate_per_minute = 10000000\nrate_burst = 10000000\n"
-			      "timestamp_window = 3600\nmax_connections = 1024\nper_ip_connections = 1024\n"
-			      "threads = %ld\n",
-			      port, threads);
+	char *cfg =
+	    xasprintf("# relay.ini: written by loadgen setup for the intake benchmark.\n"
+	              "[relay]\nlisten = 127.0.0.1:%ld\nstore = relay.db\nlog_dir = log\n"
+	              "secret_key = relay.sec\nregistry = registry.ini\n"
+	              "[limits]\nrate_per_minute = 10000000\nrate_burst = 10000000\n"
+	              "timestamp_window = 3600\nmax_connections = 1024\nper_ip_connections = 1024\n"
+	              "threads = %ld\n",
+	              port, threads);
 	char *cfgpath = xasprintf("%s/relay.ini", dir);
 	if (file_write_atomic(cfgpath, cfg, strlen(cfg), 0600, err, sizeof err) != 0)
 		fatal("%s", err);
@@ -229,15 +240,16 @@ static const char *find_header(const char *head, const char *name)
  * (the connection is closed then).
  */
 static int http_post(struct http_conn *hc, const char *path, const uint8_t *data, size_t len,
-		     unsigned *status, uint8_t *body, size_t bodycap, size_t *bodylen)
+                     unsigned *status, uint8_t *body, size_t bodycap, size_t *bodylen)
 {
 	if (hc->fd < 0 && http_connect(hc) != 0)
 		return -1;
 	char head[256];
-	int hl = snprintf(head, sizeof head,
-			  "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Type: application/msgpack\r\n"
-			  "Content-Length: %zu\r\n\r\n",
-			  data ? "POST" : "GET", path, hc->port, len);
+	int hl =
+	    snprintf(head, sizeof head,
+	             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nContent-Type: application/msgpack\r\n"
+	             "Content-Length: %zu\r\n\r\n",
+	             data ? "POST" : "GET", path, hc->port, len);
 	struct iovec iov[2] = {{head, (size_t)hl}, {(void *)data, len}};
 	if (write_all(hc->fd, iov, data ? 2 : 1) != 0)
 		goto fail;
@@ -292,15 +304,21 @@ fail:
 static int wait_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
-					     {"timeout", required_argument, NULL, 't'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"timeout", required_argument, NULL, 't'},
+	                                     {NULL, 0, NULL, 0}};
 	long port = 0, timeout = 10;
 	int c;
 	while ((c = getopt_long(argc, argv, "p:t:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': port = parse_long("--port", optarg, 1, 65535); break;
-		case 't': timeout = parse_long("--timeout", optarg, 1, 3600); break;
-		default: fputs(USAGE, stderr); return 2;
+		case 'p':
+			port = parse_long("--port", optarg, 1, 65535);
+			break;
+		case 't':
+			timeout = parse_long("--timeout", optarg, 1, 3600);
+			break;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
 		}
 	}
 	if (port == 0 || optind != argc) {
@@ -316,7 +334,8 @@ static int wait_main(int argc, char **argv)
 		unsigned status = 0;
 		uint8_t body[256];
 		size_t blen;
-		if (http_post(hc, "/healthz", NULL, 0, &status, body, sizeof body, &blen) == 0 && status == 200) {
+		if (http_post(hc, "/healthz", NULL, 0, &status, body, sizeof body, &blen) == 0 &&
+		    status == 200) {
 			rc = 0;
 			break;
 		}
@@ -326,7 +345,8 @@ static int wait_main(int argc, char **argv)
 	http_close(hc);
 	free(hc);
 	if (rc != 0)
-		fprintf(stderr, "loadgen: /healthz on port %ld did not answer within %ld s\n", port, timeout);
+		fprintf(stderr, "loadgen: /healthz on port %ld did not answer within %ld s\n", port,
+		        timeout);
 	return rc;
 }
 
@@ -396,10 +416,12 @@ static void report_for(struct report *r, long seq, const char *pad)
 			fatal("report %s: %s", kv[i][0], err);
 }
 
-/* The description that brings the encoded report to REPORT_TARGET_BYTES (all ASCII after the base text). */
+/* The description that brings the encoded report to REPORT_TARGET_BYTES (all ASCII after the base
+ * text). */
 static char *description_pad(void)
 {
-	static const char base[] = "Máy tính tiếp đón bị mã hóa dữ liệu; yêu cầu tiền chuộc.\nĐã cách ly khỏi mạng.\n";
+	static const char base[] =
+	    "Máy tính tiếp đón bị mã hóa dữ liệu; yêu cầu tiền chuộc.\nĐã cách ly khỏi mạng.\n";
 	char err[ERRBUF_MAX];
 	struct report r;
 	report_for(&r, 0, base);
@@ -416,7 +438,9 @@ static char *description_pad(void)
 	char *pad = xmalloc(sizeof base + extra);
 	memcpy(pad, base, sizeof base - 1);
 	for (size_t i = 0; i < extra; i++)
-		pad[sizeof base - 1 + i] = (i % 64 == 63) ? '\n' : "Nhat ky may chu ghi nhan truy cap bat thuong. "[i % 46];
+		pad[sizeof base - 1 + i] =
+		    (i % 64 == 63) ? '\n'
+		                   : "Nhat ky may chu ghi nhan truy cap bat thuong. "[i % 46];
 	pad[sizeof base - 1 + extra] = '\0';
 	return pad;
 }
@@ -445,8 +469,8 @@ static void *sign_run(void *arg)
 		report_clear(&r);
 		if (i == 0)
 			b->report_len = rep_len;
-		if (envelope_create(ag->kp, ag->id, b->relay->xpk, rep, rep_len, b->ts, &it->env, &it->env_len, err,
-				    sizeof err) != 0)
+		if (envelope_create(ag->kp, ag->id, b->relay->xpk, rep, rep_len, b->ts, &it->env,
+		                    &it->env_len, err, sizeof err) != 0)
 			fatal("envelope: %s", err);
 		free(rep);
 		struct envelope env;
@@ -475,7 +499,7 @@ static void presign(struct bench *b, int threads)
 	struct sign_job jobs[MAX_THREADS];
 	for (int i = 0; i < threads; i++)
 		jobs[i] = (struct sign_job){b, pad, b->count * (size_t)i / (size_t)threads,
-					   b->count * (size_t)(i + 1) / (size_t)threads};
+		                            b->count * (size_t)(i + 1) / (size_t)threads};
 	run_split(threads, sign_run, jobs, sizeof jobs[0]);
 	free(pad);
 }
@@ -535,7 +559,8 @@ static void *ceiling_run(void *arg)
 		    envelope_verify(&env, pk) == 0 &&
 		    envelope_open(&env, b->relay, &plain, &plain_len, err, sizeof err) == 0 &&
 		    signed_report_decode(plain, plain_len, &sr, err, sizeof err) == 0 &&
-		    signed_report_verify(&sr, pk) == 0 && report_decode(sr.report, sr.report_len, &r, err, sizeof err) == 0)
+		    signed_report_verify(&sr, pk) == 0 &&
+		    report_decode(sr.report, sr.report_len, &r, err, sizeof err) == 0)
 			j->ok++;
 		report_clear(&r);
 		if (plain != NULL) {
@@ -548,11 +573,23 @@ static void *ceiling_run(void *arg)
 }
 
 /* Microseconds per report spent in each step of ceiling_run, plus the relay's receipt signature. */
-enum { STEP_DECODE, STEP_VERIFY, STEP_OPEN, STEP_SR_DECODE, STEP_SR_VERIFY, STEP_REPORT_DECODE, STEP_RECEIPT,
-       STEP_COUNT };
-static const char *const step_names[STEP_COUNT] = {
-    "envelope_decode", "envelope_verify", "envelope_open", "signed_report_decode", "signed_report_verify",
-    "report_decode", "receipt_sign (after commit)"};
+enum {
+	STEP_DECODE,
+	STEP_VERIFY,
+	STEP_OPEN,
+	STEP_SR_DECODE,
+	STEP_SR_VERIFY,
+	STEP_REPORT_DECODE,
+	STEP_RECEIPT,
+	STEP_COUNT
+};
+static const char *const step_names[STEP_COUNT] = {"envelope_decode",
+                                                   "envelope_verify",
+                                                   "envelope_open",
+                                                   "signed_report_decode",
+                                                   "signed_report_verify",
+                                                   "report_decode",
+                                                   "receipt_sign (after commit)"};
 
 static void ceiling_steps(struct bench *b, size_t n, double us[STEP_COUNT])
 {
@@ -606,7 +643,8 @@ static double ceiling(struct bench *b, int n, size_t per_thread)
 {
 	struct ceiling_job jobs[MAX_THREADS];
 	for (int i = 0; i < n; i++)
-		jobs[i] = (struct ceiling_job){b, per_thread * (size_t)i, per_thread * (size_t)(i + 1), 0};
+		jobs[i] = (struct ceiling_job){b, per_thread * (size_t)i,
+		                               per_thread * (size_t)(i + 1), 0};
 	double t0 = mono_s();
 	run_split(n, ceiling_run, jobs, sizeof jobs[0]);
 	double dt = mono_s() - t0;
@@ -614,8 +652,8 @@ static double ceiling(struct bench *b, int n, size_t per_thread)
 	for (int i = 0; i < n; i++)
 		ok += jobs[i].ok;
 	if (ok != per_thread * (size_t)n)
-		fatal("crypto ceiling: %zu of %zu reports did not decode and verify", per_thread * (size_t)n - ok,
-		      per_thread * (size_t)n);
+		fatal("crypto ceiling: %zu of %zu reports did not decode and verify",
+		      per_thread * (size_t)n - ok, per_thread * (size_t)n);
 	return (double)ok / dt;
 }
 
@@ -636,8 +674,8 @@ static void *client_run(void *arg)
 			break;
 		struct item *it = &b->items[i];
 		double t0 = mono_s();
-		if (http_post(hc, "/v1/reports", it->env, it->env_len, &it->status, it->receipt, sizeof it->receipt,
-			      &it->receipt_len) != 0)
+		if (http_post(hc, "/v1/reports", it->env, it->env_len, &it->status, it->receipt,
+		              sizeof it->receipt, &it->receipt_len) != 0)
 			it->status = 0;
 		it->latency_s = mono_s() - t0;
 	}
@@ -667,7 +705,7 @@ static void *verify_run(void *arg)
 		if (receipt_decode(it->receipt, it->receipt_len, &rc, err, sizeof err) != 0)
 			why = err;
 		else if (memcmp(rc.hash, it->hash, WIRE_HASH_BYTES) != 0 ||
-			 strcmp(rc.agency, b->agencies[it->agency].id) != 0)
+		         strcmp(rc.agency, b->agencies[it->agency].id) != 0)
 			why = "the receipt names another report";
 		else if (receipt_verify(&rc, b->relay->pk) != 0)
 			why = "the receipt signature does not verify";
@@ -694,19 +732,29 @@ static double percentile(const double *sorted, size_t n, double p)
 static int run_main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"port", required_argument, NULL, 'p'},
-					     {"reports", required_argument, NULL, 'n'},
-					     {"clients", required_argument, NULL, 'c'},
-					     {"ceiling", required_argument, NULL, 'C'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"reports", required_argument, NULL, 'n'},
+	                                     {"clients", required_argument, NULL, 'c'},
+	                                     {"ceiling", required_argument, NULL, 'C'},
+	                                     {NULL, 0, NULL, 0}};
 	long port = 0, reports = 50000, clients = 16, per_pass = 10000;
 	int c;
 	while ((c = getopt_long(argc, argv, "p:n:c:C:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': port = parse_long("--port", optarg, 1, 65535); break;
-		case 'n': reports = parse_long("--reports", optarg, 1, 10000000); break;
-		case 'c': clients = parse_long("--clients", optarg, 1, MAX_THREADS); break;
-		case 'C': per_pass = parse_long("--ceiling", optarg, 0, 10000000); break;
-		default: fputs(USAGE, stderr); return 2;
+		case 'p':
+			port = parse_long("--port", optarg, 1, 65535);
+			break;
+		case 'n':
+			reports = parse_long("--reports", optarg, 1, 10000000);
+			break;
+		case 'c':
+			clients = parse_long("--clients", optarg, 1, MAX_THREADS);
+			break;
+		case 'C':
+			per_pass = parse_long("--ceiling", optarg, 0, 10000000);
+			break;
+		default:
+			fputs(USAGE, stderr);
+			return 2;
 		}
 	}
 	if (port == 0 || optind + 1 != argc) {
@@ -727,8 +775,10 @@ static int run_main(int argc, char **argv)
 	double t0 = mono_s();
 	presign(&b, sign_threads);
 	double t_sign = mono_s() - t0;
-	fprintf(stderr, "loadgen: %zu envelopes of %zu bytes (report %zu bytes) from %zu agencies signed in %.1f s\n",
-		b.count, b.items[0].env_len, b.report_len, b.agency_count, t_sign);
+	fprintf(stderr,
+	        "loadgen: %zu envelopes of %zu bytes (report %zu bytes) from %zu agencies signed "
+	        "in %.1f s\n",
+	        b.count, b.items[0].env_len, b.report_len, b.agency_count, t_sign);
 
 	double ceil1 = 0, ceil2 = 0, steps[STEP_COUNT] = {0};
 	if (per_pass > 0) {
@@ -781,14 +831,17 @@ static int run_main(int argc, char **argv)
 	}
 
 	double rate = (double)accepted / elapsed;
-	printf("  reports sent            %zu (%ld clients, keep-alive, %zu agencies)\n", b.count, clients,
-	       b.agency_count);
+	printf("  reports sent            %zu (%ld clients, keep-alive, %zu agencies)\n", b.count,
+	       clients, b.agency_count);
 	printf("  envelope / report size  %zu / %zu bytes\n", b.items[0].env_len, b.report_len);
 	printf("  accepted (202)          %zu in %.2f s\n", accepted, elapsed);
-	printf("  other status / no reply %zu (first status %u) / %zu\n", other, other_status, transport);
-	printf("  receipts verified       %zu of %zu (%zu bad)\n", accepted - bad_receipts, accepted, bad_receipts);
+	printf("  other status / no reply %zu (first status %u) / %zu\n", other, other_status,
+	       transport);
+	printf("  receipts verified       %zu of %zu (%zu bad)\n", accepted - bad_receipts,
+	       accepted, bad_receipts);
 	printf("  latency p50 / p99 / max %.2f / %.2f / %.2f ms\n", p50, p99, pmax);
-	printf("  crypto ceiling 1 / 2 th %.0f / %.0f reports/s (%ld reports per thread)\n", ceil1, ceil2, per_pass);
+	printf("  crypto ceiling 1 / 2 th %.0f / %.0f reports/s (%ld reports per thread)\n", ceil1,
+	       ceil2, per_pass);
 	if (per_pass > 0) {
 		printf("  one report, single thread (microseconds):\n");
 		for (int k = 0; k < STEP_COUNT; k++)
