@@ -51,6 +51,12 @@ fi
 status=$?
 
 hwm_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+# CPU seconds per relayd thread (utime + stime): shows where the relay spent its time, and how
+# evenly libmicrohttpd spread the keep-alive connections over its workers.
+threads=$(for t in /proc/"$pid"/task/*; do
+	printf '%s %s\n' "$(cat "$t/comm")" "$(awk '{ print ($14 + $15) / 100 }' "$t/stat")"
+done 2>/dev/null | sort | awk '{ total += $2; s = s sprintf(" %s %.2f s,", $1, $2) }
+	END { printf "%.2f|%s", total, s }')
 kill -TERM "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 pid=
@@ -58,6 +64,10 @@ pid=
 cat "$tmp/err" >&2
 echo "intake: $REPORTS pre-signed reports, $CLIENTS keep-alive clients, relayd threads = 2"
 grep -v '^BENCH ' "$tmp/out"
+if [ -n "$threads" ]; then
+	echo "$threads" | awk -F'|' -v n="$REPORTS" '{ sub(/,$/, "", $2);
+		printf "  relayd CPU              %.0f us per report;%s\n", $1 * 1e6 / n, $2 }'
+fi
 if [ -n "$hwm_kib" ]; then
 	rss=$(awk -v k="$hwm_kib" 'BEGIN { printf "%.1f", k / 1024 }')
 	echo "  relayd peak RSS         $rss MiB"
