@@ -96,11 +96,14 @@ demo: all
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRC))
 FUZZ_LIBSRC := $(COMMON_SRC)
+# The summary's readers live in relay/summary.c; it links with the relay's sources it needs.
+build/fuzz/fuzz_summary: FUZZ_LIBSRC += relay/summary.c relay/ratelimit.c
+build/fuzz/fuzz_summary: FUZZ_EXTRA_INC = -Irelay
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-		-Icommon -Ikeys $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LDLIBS)
+		-Icommon -Ikeys $(FUZZ_EXTRA_INC) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LDLIBS)
 
 # make fuzz: long runs (FUZZ_SECONDS each); fuzz-check: a short run of each target.
 FUZZ_SECONDS ?= 300
