@@ -29,7 +29,9 @@ struct intake {
 	struct MHD_Daemon *daemon;
 	pthread_key_t reader_key;
 	unsigned port;
-	int inflight; /* suspended or committed but not yet answered */
+	int inflight;   /* suspended or committed but not yet answered */
+	int stopping;   /* set by intake_quiesce: new reports are refused with 503 */
+	int submitting; /* handlers between the stopping check and committer_submit */
 };
 
 enum request_state { REQ_READING, REQ_PENDING, REQ_DONE, REQ_ANSWERED };
@@ -339,11 +341,21 @@ static enum MHD_Result process_report(struct request *rq)
 	a->envelope_len = rq->len;
 	a->done = on_committed;
 	a->ctx = rq;
+	/* The committer must still exist when we queue: intake_quiesce waits for `submitting`. */
+	__atomic_add_fetch(&rq->in->submitting, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&rq->in->stopping, __ATOMIC_SEQ_CST)) {
+		__atomic_sub_fetch(&rq->in->submitting, 1, __ATOMIC_SEQ_CST);
+		ret = send_error(
+		    conn, MHD_HTTP_SERVICE_UNAVAILABLE, "stopping",
+		    "relay đang dừng, hãy gửi lại sau / the relay is stopping, retry later", 5);
+		goto done;
+	}
 	rq->state = REQ_PENDING;
 	__atomic_add_fetch(&rq->in->inflight, 1, __ATOMIC_SEQ_CST);
 	/* Suspend before queueing, so the commit thread can never resume a running connection. */
 	MHD_suspend_connection(conn);
 	committer_submit(relay->committer, a);
+	__atomic_sub_fetch(&rq->in->submitting, 1, __ATOMIC_SEQ_CST);
 	ret = MHD_YES;
 done:
 	sodium_memzero(plain, plain_len);
@@ -357,8 +369,8 @@ static enum MHD_Result answer_committed(struct request *rq)
 	__atomic_sub_fetch(&rq->in->inflight, 1, __ATOMIC_SEQ_CST);
 	switch (rq->areq.outcome) {
 	case STORE_ACCEPTED:
-		log_info("accepted %s from %s (log %llu)", rq->areq.report_id, rq->areq.agency,
-		         (unsigned long long)rq->areq.log_index);
+		log_debug("accepted %s from %s (log %llu)", rq->areq.report_id, rq->areq.agency,
+		          (unsigned long long)rq->areq.log_index);
 		if (rq->in->relay->logsync != NULL)
 			logsync_kick(rq->in->relay->logsync);
 		delivery_kick(rq->in->relay->delivery);
@@ -1061,6 +1073,11 @@ void intake_quiesce(struct intake *in)
 	MHD_socket fd = MHD_quiesce_daemon(in->daemon);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	/* Connections already open keep posting: from now on they get 503, and the ones past the
+	 * check have queued their report before this returns (so the committer may be stopped). */
+	__atomic_store_n(&in->stopping, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&in->submitting, __ATOMIC_SEQ_CST) > 0)
+		usleep(1000);
 }
 
 void intake_stop(struct intake *in)

@@ -73,9 +73,10 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	char *msg = NULL;
-	if (sqlite3_exec(
-	        st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
-	        NULL, NULL, &msg) != SQLITE_OK ||
+	if (sqlite3_exec(st->db,
+	                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+	                 " PRAGMA wal_autocheckpoint=4000;",
+	                 NULL, NULL, &msg) != SQLITE_OK ||
 	    sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
 		seterr(err, errlen, "%s: %s", path, msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);

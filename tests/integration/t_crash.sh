@@ -19,6 +19,16 @@ for round in 1 2 3; do
 done
 check_sanitizers
 
+# SIGTERM while clients are still submitting: a clean exit (0, no sanitizer report), nothing lost.
+start_relay
+$PY "$ROOT/tests/python/killstream.py" submit "$URL" "$T" "$T/results-term.json" >"$T/submit-term.log" 2>&1 &
+SUB=$!
+sleep 1.5
+stop_relay
+wait "$SUB"
+$PY "$ROOT/tests/python/killstream.py" verify "$T/relay.db" "$T/results-term.json" || fail "SIGTERM under load: reports lost"
+ok "SIGTERM under load: clean exit, every receipted report kept"
+
 # After the crashes the relay starts, mirrors every committed entry into the tiles and signs a checkpoint.
 start_relay
 entries=$(db_count 'SELECT COUNT(*) FROM log_entries')
