@@ -18,7 +18,7 @@ cleanup() {
 	echo "(thư mục demo / demo directory: $D)"
 }
 . "$ROOT/tests/integration/servers.sh"
-trap 'stop_servers; cleanup' EXIT
+trap 'set +e; stop_servers; cleanup' EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 kid_of() { sed -n 's/^untrusted comment: TBSC public key \([0-9a-f]*\).*/\1/p' "$1"; }
 
