@@ -170,3 +170,14 @@ void client_free(struct client *cl)
 	keypair_free(cl->kp);
 	memset(cl, 0, sizeof *cl);
 }
+
+void client_get(const struct client *cl, const char *path, int64_t clock_offset,
+                struct http_reply *r)
+{
+	char *url = xasprintf("%s%s", cl->relay_url, path);
+	char *auth =
+	    request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)(now_s() + clock_offset));
+	http_request(url, NULL, NULL, 0, auth, r);
+	free(url);
+	free(auth);
+}

@@ -2,6 +2,7 @@
 #ifndef TBSC_CLIENT_H
 #define TBSC_CLIENT_H
 
+#include "httpc.h"
 #include "keyfile.h"
 #include "wire.h"
 
@@ -46,6 +47,13 @@ int client_option(struct client *cl, int opt, const char *arg);
 /* Loads keys (asking for the passphrase at a terminal); 0 or -1 with err. */
 int client_load(struct client *cl, bool need_agency_key, char *err, size_t errlen);
 void client_free(struct client *cl);
+
+/*
+ * GET path from the relay, signed by the agency (Authorization: TBSC ...) at now + clock_offset
+ * seconds. The reply is filled as http_request fills it; the caller clears it.
+ */
+void client_get(const struct client *cl, const char *path, int64_t clock_offset,
+                struct http_reply *r);
 
 /* Reads a passphrase: TBSC_PASSPHRASE, else asks at the terminal (twice when confirm). NULL if
  * none. */

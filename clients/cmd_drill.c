@@ -214,12 +214,8 @@ static const char REPORT_USAGE[] =
 /* GET path signed by the agency; the parsed JSON (caller puts it) or NULL with a message. */
 static struct json_object *signed_get(struct client *cl, const char *path)
 {
-	char *url = xasprintf("%s%s", cl->relay_url, path);
-	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)now_s());
 	struct http_reply r;
-	http_request(url, NULL, NULL, 0, auth, &r);
-	free(url);
-	free(auth);
+	client_get(cl, path, 0, &r);
 	struct json_object *j = NULL;
 	if (r.status == 200)
 		j = json_tokener_parse((const char *)r.body);

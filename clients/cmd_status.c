@@ -98,14 +98,10 @@ static int incident_status(struct client *cl, const char *id, bool raw)
 		return 2;
 	}
 	char *path = xasprintf("/v1/incidents/%s", id);
-	char *url = xasprintf("%s%s", cl->relay_url, path);
-	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)now_s());
 	struct http_reply r;
 	int rc = 2;
-	http_request(url, NULL, NULL, 0, auth, &r);
+	client_get(cl, path, 0, &r);
 	free(path);
-	free(url);
-	free(auth);
 	if (r.status == 0) {
 		fprintf(stderr, "không liên lạc được relay / relay unreachable: %s\n", r.error);
 	} else if (r.status != 200) {
@@ -224,13 +220,9 @@ int status_main(int argc, char **argv)
 		goto out;
 	}
 	char *path = xasprintf("/v1/reports/%s", id);
-	char *url = xasprintf("%s%s", cl.relay_url, path);
-	char *auth = request_auth_sign(cl.kp, cl.agency, "GET", path, (uint64_t)now_s());
 	struct http_reply r;
-	http_request(url, NULL, NULL, 0, auth, &r);
+	client_get(&cl, path, 0, &r);
 	free(path);
-	free(url);
-	free(auth);
 	if (r.status == 0) {
 		fprintf(stderr, "không liên lạc được relay / relay unreachable: %s\n", r.error);
 	} else if (r.status != 200) {

@@ -82,12 +82,8 @@ static void print_table(const char *csv, size_t len)
 static int fetch(const struct client *cl, const char *query, struct http_reply *r)
 {
 	char *path = xasprintf("/v1/summary?%s", query);
-	char *url = xasprintf("%s%s", cl->relay_url, path);
-	char *auth = request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)now_s());
-	http_request(url, NULL, NULL, 0, auth, r);
+	client_get(cl, path, 0, r);
 	free(path);
-	free(url);
-	free(auth);
 	if (r->status == 200)
 		return 0;
 	int rc = 2;

@@ -99,13 +99,10 @@ static int load(const char *path, uint8_t **buf, size_t *len)
 static int relay_has(struct client *cl, const char *id, int64_t clock_offset, struct receipt *rc)
 {
 	char *path = xasprintf("/v1/reports/%s", id);
-	char *url = xasprintf("%s%s", cl->relay_url, path);
-	/* Signed on the relay's clock: ours is the reason we are asking. */
-	char *auth =
-	    request_auth_sign(cl->kp, cl->agency, "GET", path, (uint64_t)(now_s() + clock_offset));
 	struct http_reply r;
 	int found = -1;
-	http_request(url, NULL, NULL, 0, auth, &r);
+	/* Signed on the relay's clock: ours is the reason we are asking. */
+	client_get(cl, path, clock_offset, &r);
 	if (r.status == 404)
 		found = 0;
 	else if (r.status == 200) {
@@ -119,8 +116,6 @@ static int relay_has(struct client *cl, const char *id, int64_t clock_offset, st
 		free(b64);
 	}
 	http_reply_clear(&r);
-	free(auth);
-	free(url);
 	free(path);
 	return found;
 }
